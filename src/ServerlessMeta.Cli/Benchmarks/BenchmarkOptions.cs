@@ -1,0 +1,55 @@
+using System.CommandLine;
+using ServerlessMeta.Learning.Algorithms;
+
+namespace ServerlessMeta.Cli.Benchmarks;
+
+/// <summary>Options shared by the benchmark commands.</summary>
+internal static class BenchmarkOptions
+{
+    public static Option<string> Algorithm(string defaultValue, params string[] allowed)
+    {
+        var option = new Option<string>("--algorithm")
+        {
+            Description = $"Meta-learning algorithm: {string.Join("|", allowed)}.",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.AcceptOnlyFromAmong(allowed);
+        return option;
+    }
+
+    public static Option<int> Iterations(int defaultValue) => new("--iterations")
+    {
+        Description = $"Meta-training iterations (default {defaultValue}).",
+        DefaultValueFactory = _ => defaultValue,
+    };
+
+    public static Option<long> Seed() => new("--seed")
+    {
+        Description = "Random seed; the same seed on one thread gives identical figures.",
+        DefaultValueFactory = _ => 1,
+    };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "Tasks computed in parallel (default: the number of cores).",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print each result as one JSON object on its own line.",
+    };
+
+    public static void Positive(this Option<int> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() <= 0)
+            {
+                result.AddError($"{option.Name} must be a positive number.");
+            }
+        });
+    }
+
+    public static MetaAlgorithm ParseAlgorithm(string name) => MetaAlgorithms.Parse(name);
+}

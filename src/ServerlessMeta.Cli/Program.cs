@@ -1,0 +1,3 @@
+using ServerlessMeta.Cli;
+
+return await SmetaCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

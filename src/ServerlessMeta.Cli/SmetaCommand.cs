@@ -1,0 +1,18 @@
+using System.CommandLine;
+using ServerlessMeta.Cli.Benchmarks;
+
+namespace ServerlessMeta.Cli;
+
+/// <summary>The <c>smeta</c> command tree.</summary>
+internal static class SmetaCommand
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("ServerlessMeta: few-shot models for new e-commerce categories, meta-learned across the existing ones.");
+        var bench = new Command("bench", "Benchmarks that print figures (quality and speed).");
+        bench.Subcommands.Add(SinusoidBenchmark.CreateCommand());
+        bench.Subcommands.Add(CatalogBenchmark.CreateCommand());
+        root.Subcommands.Add(bench);
+        return root;
+    }
+}
