@@ -13,7 +13,7 @@ public class MetaGradientTests
     private static double PostAdaptationQueryLoss(MetaModel model, Episode task)
     {
         // Adapt with exactly the training inner loop (same steps and rate) and compute query MSE.
-        using var adapted = model.Adapt(task.Support, null, new AdaptationOptions(model.Options.InnerSteps, model.Options.InnerLearningRate));
+        using var adapted = model.Adapt(task.Support, null, new AdaptationOptions(model.Options.InnerSteps, model.Options.InnerLearningRate), rejectAscent: false);
         var predictions = adapted.Predict(task.Query.Features, task.Query.Count);
         return predictions.Zip(task.Query.Targets!, (p, t) => (double)(p - t) * (p - t)).Average();
     }
@@ -69,7 +69,7 @@ public class MetaGradientTests
         var first = fomaml.ComputeTaskUpdate(task).Sums.SelectMany(s => s).ToArray();
 
         // First-order = gradient of the query loss w.r.t. the adapted weights φ: check by finite differences on φ.
-        using var adapted = fomaml.Adapt(task.Support, null, new AdaptationOptions(HighInnerRate.InnerSteps, HighInnerRate.InnerLearningRate));
+        using var adapted = fomaml.Adapt(task.Support, null, new AdaptationOptions(HighInnerRate.InnerSteps, HighInnerRate.InnerLearningRate), rejectAscent: false);
         var offset = 0;
         for (var p = 0; p < adapted.Tensors.Count; p++)
         {
@@ -104,7 +104,7 @@ public class MetaGradientTests
         var task = TinyTask();
         var update = model.ComputeTaskUpdate(task);
         var all = TaskSet.Concat(task.Support, task.Query);
-        using var adapted = model.Adapt(all, null, new AdaptationOptions(3, 0.05));
+        using var adapted = model.Adapt(all, null, new AdaptationOptions(3, 0.05), rejectAscent: false);
         var theta = TestData.Flatten(model);
         var phi = adapted.Tensors.ToData().SelectMany(d => d.Data.Values).ToArray();
         var pseudo = update.Sums.SelectMany(s => s).ToArray();
@@ -145,5 +145,28 @@ public class MetaGradientTests
         using var flat = t.view(-1);
         using var element = flat[i];
         element.fill_(value);
+    }
+}
+
+public class AdaptationSafetyTests
+{
+    [Fact]
+    public void StepsThatWouldRaiseTheSupportLossAreRejected()
+    {
+        using var model = MetaModel.Create(MetaAlgorithm.MetaSgd, TestData.Sinusoid(hidden: 16), seed: 3);
+        var task = TestData.SinusoidTasks(1, seed: 5)[0];
+        // 300× the learned rates: plain gradient steps at that size overshoot and blow up.
+        var reckless = new AdaptationOptions(Steps: 10, LearningRate: 3.0);
+        using var unguarded = model.Adapt(task.Support, null, reckless, rejectAscent: false);
+        var raw = unguarded.Predict(task.Support.Features, task.Support.Count);
+        using var guarded = model.Adapt(task.Support, null, reckless);
+        var safe = guarded.Predict(task.Support.Features, task.Support.Count);
+        using var untouched = model.Adapt(task.Support, null, new AdaptationOptions(Steps: 0));
+        var start = untouched.Predict(task.Support.Features, task.Support.Count);
+
+        double Mse(float[] p) => p.Zip(task.Support.Targets!, (a, b) => (double)(a - b) * (a - b)).Average();
+        Assert.True(!double.IsFinite(Mse(raw)) || Mse(raw) > Mse(start), "the unguarded steps were expected to diverge");
+        Assert.True(double.IsFinite(Mse(safe)) && Mse(safe) <= Mse(start));
+        Assert.True(guarded.AdaptationSteps < 10);
     }
 }

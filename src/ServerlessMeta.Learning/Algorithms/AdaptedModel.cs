@@ -46,6 +46,7 @@ public sealed class AdaptedModel : IDisposable
 
     public NamedTensors Tensors { get; }
 
+    /// <summary>Gradient steps actually taken (fewer than asked when a step would have raised the support loss).</summary>
     public int AdaptationSteps { get; }
 
     public double LearningRate { get; }
@@ -90,7 +91,7 @@ public sealed class AdaptedModel : IDisposable
         {
             HeadKind.None => embeddings.squeeze(1),
             HeadKind.Linear => F.softmax(F.linear(embeddings, Tensors[GradientBasedAlgorithm.HeadWeightName], Tensors[GradientBasedAlgorithm.HeadBiasName]), 1),
-            HeadKind.Prototypes => F.softmax(PrototypicalNetwork.Logits(embeddings, Tensors[PrototypicalNetwork.PrototypesName], Tensors[MetaContext.LogScaleName]), 1),
+            HeadKind.Prototypes => F.softmax(PrototypicalNetwork.Logits(embeddings, Tensors[PrototypicalNetwork.PrototypesName], Tensors[PrototypicalNetwork.ScaleName]), 1),
             HeadKind.Attention => MatchingNetwork.Probabilities(
                 MatchingNetwork.Normalize(embeddings),
                 Tensors[MatchingNetwork.SupportName],
@@ -179,7 +180,7 @@ public sealed class AdaptedModel : IDisposable
     private static IEnumerable<string> RequiredHeadTensors(HeadKind head) => head switch
     {
         HeadKind.Linear => [GradientBasedAlgorithm.HeadWeightName, GradientBasedAlgorithm.HeadBiasName],
-        HeadKind.Prototypes => [PrototypicalNetwork.PrototypesName, MetaContext.LogScaleName],
+        HeadKind.Prototypes => [PrototypicalNetwork.PrototypesName, PrototypicalNetwork.ScaleName],
         HeadKind.Attention => [MatchingNetwork.SupportName, MatchingNetwork.SupportLabelsName, MetaContext.LogScaleName],
         _ => [],
     };

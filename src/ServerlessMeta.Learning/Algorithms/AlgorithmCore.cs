@@ -22,6 +22,9 @@ public enum HeadKind
     Attention,
 }
 
+/// <summary>How one adaptation runs: steps, rate, and whether steps that raise the support loss are rejected.</summary>
+internal readonly record struct AdaptationPlan(int Steps, double LearningRate, bool RejectAscent = true);
+
 /// <summary>What an algorithm works on: the network, its task kind, the meta-parameters and hyperparameters.</summary>
 internal sealed record MetaContext(IFunctionalNetwork Network, TaskKind Kind, NamedTensors Theta, MetaLearningOptions Options)
 {
@@ -70,8 +73,8 @@ internal abstract class AlgorithmCore
     /// <summary>(a) The task's meta-gradient, aligned with <see cref="MetaContext.Theta"/>, and its loss.</summary>
     public abstract IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss);
 
-    /// <summary>(c) The adapted tensors (network parameters first, then the head's), in the caller's scope.</summary>
-    public abstract IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, int steps, double learningRate);
+    /// <summary>(c) The adapted tensors (network parameters first, then the head's), in the caller's scope, and the gradient steps taken.</summary>
+    public abstract IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, AdaptationPlan plan, out int stepsTaken);
 
     protected static Tensor Inputs(TaskSet set) => tensor(set.Features, [set.Count, set.Dimension]);
 
@@ -88,6 +91,25 @@ internal abstract class AlgorithmCore
     /// <summary>Squared Euclidean distances between rows of a [n, d] and rows of b [m, d]: [n, m].</summary>
     protected static Tensor SquaredDistances(Tensor a, Tensor b) =>
         (a * a).sum(1, keepdim: true) - (2 * a.mm(b.t())) + (b * b).sum(1).unsqueeze(0);
+
+    /// <summary>
+    /// The logit scale of a prototype head for one task: the learned scale divided by the mean
+    /// squared distance between the task's prototypes (treated as a constant). Distances are thus
+    /// measured relative to how far apart the task's classes are, so logits neither saturate on
+    /// widely spread raw features (which would freeze inner-loop gradients and make probabilities
+    /// meaningless) nor vanish on tight ones, whatever the scale of the features.
+    /// </summary>
+    internal static Tensor PrototypeScale(Tensor prototypes, Tensor logScale)
+    {
+        var ways = prototypes.shape[0];
+        Tensor spread;
+        using (no_grad())
+        {
+            spread = (SquaredDistances(prototypes, prototypes).clamp_min(0).sum() / (ways * (ways - 1))).clamp_min(1e-8);
+        }
+
+        return logScale.exp() / spread;
+    }
 
     protected static IReadOnlyList<Tensor> ZerosLike(IEnumerable<Tensor> tensors) => [.. tensors.Select(t => zeros_like(t))];
 }
@@ -127,7 +149,7 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
 
         var embeddings = context.Network.Forward(Inputs(data), context.NetworkParameters);
         var prototypes = ClassMeans(embeddings, OneHot(data, ways));
-        var scale = context.LogScale.exp();
+        var scale = PrototypeScale(prototypes, context.LogScale);
         var weight = 2 * scale * prototypes;
         var bias = -scale * (prototypes * prototypes).sum(1);
         if (!differentiable)
@@ -203,15 +225,34 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
     protected virtual IReadOnlyList<Tensor> AdaptationRates(MetaContext context, int fastCount, double learningRate) =>
         ScalarRates(fastCount, learningRate);
 
-    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, int steps, double learningRate)
+    /// <summary>
+    /// Gradient steps on the support set from the meta-learned start. With
+    /// <see cref="AdaptationPlan.RejectAscent"/>, a step that would raise the support loss (or make
+    /// it non-finite) is discarded and adaptation stops there: more steps than the model was
+    /// meta-trained for (Meta-SGD's learned rates are tuned for its training steps) can never make
+    /// the model worse on its own examples or produce NaN probabilities.
+    /// </summary>
+    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, AdaptationPlan plan, out int stepsTaken)
     {
         var inputs = Inputs(support);
         var targets = Targets(support);
         var fast = InitialFastWeights(context, support, ways, differentiable: false);
-        var rates = AdaptationRates(context, fast.Count, learningRate);
-        for (var step = 0; step < steps; step++)
+        var rates = AdaptationRates(context, fast.Count, plan.LearningRate);
+        var loss = Loss(context, fast, inputs, targets);
+        var lossValue = loss.item<float>();
+        stepsTaken = 0;
+        for (var step = 0; step < plan.Steps; step++)
         {
-            fast = InnerStep(fast, Loss(context, fast, inputs, targets), rates, createGraph: false);
+            var next = InnerStep(fast, loss, rates, createGraph: false);
+            var nextLoss = Loss(context, next, inputs, targets);
+            var nextValue = nextLoss.item<float>();
+            if (plan.RejectAscent && !(float.IsFinite(nextValue) && nextValue <= lossValue))
+            {
+                break;
+            }
+
+            (fast, loss, lossValue) = (next, nextLoss, nextValue);
+            stepsTaken++;
         }
 
         var names = context.Network.Parameters.Select(p => p.Name).ToList();
@@ -391,10 +432,14 @@ internal sealed class MetaSgd : GradientBasedAlgorithm
     }
 }
 
-/// <summary>Prototypical Networks: logits are −s·‖e(x) − c_k‖² with c_k the mean support embedding of class k.</summary>
+/// <summary>
+/// Prototypical Networks: logits are −s·‖e(x) − c_k‖² with c_k the mean support embedding of class k
+/// and s the learned scale relative to the prototypes' spread (<see cref="AlgorithmCore.PrototypeScale"/>).
+/// </summary>
 internal sealed class PrototypicalNetwork : AlgorithmCore
 {
     public const string PrototypesName = "head.prototypes";
+    public const string ScaleName = "head.scale";
 
     public override MetaAlgorithm Kind => MetaAlgorithm.ProtoNet;
 
@@ -402,21 +447,23 @@ internal sealed class PrototypicalNetwork : AlgorithmCore
 
     public override bool Supports(TaskKind kind) => kind == TaskKind.Classification;
 
-    public static Tensor Logits(Tensor queryEmbeddings, Tensor prototypes, Tensor logScale) =>
-        -logScale.exp() * SquaredDistances(queryEmbeddings, prototypes);
+    /// <summary>Logits −scale·‖e − c_k‖² for an effective (already normalised) scale.</summary>
+    public static Tensor Logits(Tensor queryEmbeddings, Tensor prototypes, Tensor scale) =>
+        -scale * SquaredDistances(queryEmbeddings, prototypes);
 
     public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss)
     {
         var parameters = context.NetworkParameters;
         var prototypes = ClassMeans(context.Network.Forward(Inputs(episode.Support), parameters), OneHot(episode.Support, episode.Ways));
-        var logits = Logits(context.Network.Forward(Inputs(episode.Query), parameters), prototypes, context.LogScale);
+        var logits = Logits(context.Network.Forward(Inputs(episode.Query), parameters), prototypes, PrototypeScale(prototypes, context.LogScale));
         var queryLoss = F.cross_entropy(logits, Targets(episode.Query));
         loss = queryLoss.item<float>();
         return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
     }
 
-    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, int steps, double learningRate)
+    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, AdaptationPlan plan, out int stepsTaken)
     {
+        stepsTaken = 0;
         using var noGrad = no_grad();
         var parameters = context.NetworkParameters;
         var prototypes = ClassMeans(context.Network.Forward(Inputs(support), parameters), OneHot(support, ways));
@@ -424,7 +471,7 @@ internal sealed class PrototypicalNetwork : AlgorithmCore
         [
             .. context.Network.Parameters.Zip(parameters, (s, p) => (s.Name, p.detach().clone())),
             (PrototypesName, prototypes),
-            (MetaContext.LogScaleName, context.LogScale.detach().clone()),
+            (ScaleName, PrototypeScale(prototypes, context.LogScale).reshape(1)),
         ];
     }
 }
@@ -464,8 +511,9 @@ internal sealed class MatchingNetwork : AlgorithmCore
         return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
     }
 
-    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, int steps, double learningRate)
+    public override IReadOnlyList<(string Name, Tensor Tensor)> Adapt(MetaContext context, TaskSet support, int ways, AdaptationPlan plan, out int stepsTaken)
     {
+        stepsTaken = 0;
         using var noGrad = no_grad();
         var parameters = context.NetworkParameters;
         return

@@ -140,7 +140,11 @@ public sealed class MetaModel : IDisposable
     /// (c) A model adapted to a new task. For classification, <paramref name="support"/> holds class
     /// indices into <paramref name="labels"/>; every label needs at least one example.
     /// </summary>
-    public AdaptedModel Adapt(TaskSet support, IReadOnlyList<string>? labels, AdaptationOptions? options = null)
+    public AdaptedModel Adapt(TaskSet support, IReadOnlyList<string>? labels, AdaptationOptions? options = null) =>
+        Adapt(support, labels, options, rejectAscent: true);
+
+    /// <summary>(c) with the ascent guard switchable: tests use the raw inner loop to check gradients.</summary>
+    internal AdaptedModel Adapt(TaskSet support, IReadOnlyList<string>? labels, AdaptationOptions? options, bool rejectAscent)
     {
         ArgumentNullException.ThrowIfNull(support);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -150,9 +154,9 @@ public sealed class MetaModel : IDisposable
         var steps = options.Steps ?? Options.AdaptationSteps;
         var learningRate = options.LearningRate ?? Options.InnerLearningRate;
         using var scope = NewDisposeScope();
-        var adapted = _core.Adapt(Context, support, ways, steps, learningRate);
+        var adapted = _core.Adapt(Context, support, ways, new AdaptationPlan(steps, learningRate, rejectAscent), out var stepsTaken);
         var tensors = new NamedTensors(adapted.Select(a => (a.Name, a.Tensor.detach().clone().requires_grad_(false))));
-        return new AdaptedModel(Algorithm, Model, Head, Featurizer, labels, tensors, steps, learningRate);
+        return new AdaptedModel(Algorithm, Model, Head, Featurizer, labels, tensors, stepsTaken, learningRate);
     }
 
     /// <summary>Convenience for (c) from labelled catalogue items, featurized with this model's featurizer.</summary>
