@@ -103,10 +103,23 @@ public class MetaGradientTests
         using var model = MetaModel.Create(MetaAlgorithm.Reptile, TestData.Sinusoid(hidden: 8), options, seed: 3);
         var task = TinyTask();
         var update = model.ComputeTaskUpdate(task);
-        var all = TaskSet.Concat(task.Support, task.Query);
-        using var adapted = model.Adapt(all, null, new AdaptationOptions(3, 0.05), rejectAscent: false);
+
+        // φ by hand: SGD steps alternating support, query, support.
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var network = new Models.FunctionalMlp([1, 8, 8, 1]);
+        var fast = model.Parameters.Tensors.Select(t => t.detach().clone().requires_grad_(true)).ToList();
+        for (var step = 0; step < 3; step++)
+        {
+            var batch = step % 2 == 0 ? task.Support : task.Query;
+            var x = TorchSharp.torch.tensor(batch.Features, [batch.Count, 1]);
+            var y = TorchSharp.torch.tensor(batch.Targets!, [batch.Count, 1]);
+            var loss = TorchSharp.torch.nn.functional.mse_loss(network.Forward(x, fast), y);
+            var gradients = TorchSharp.torch.autograd.grad([loss], fast);
+            fast = [.. fast.Zip(gradients, (w, g) => (w - (0.05f * g)).detach().requires_grad_(true))];
+        }
+
         var theta = TestData.Flatten(model);
-        var phi = adapted.Tensors.ToData().SelectMany(d => d.Data.Values).ToArray();
+        var phi = fast.SelectMany(t => t.data<float>().ToArray()).ToArray();
         var pseudo = update.Sums.SelectMany(s => s).ToArray();
         for (var i = 0; i < theta.Length; i++)
         {

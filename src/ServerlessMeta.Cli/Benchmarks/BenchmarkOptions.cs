@@ -40,6 +40,34 @@ internal static class BenchmarkOptions
         Description = "Print each result as one JSON object on its own line.",
     };
 
+    public static Option<double?> InnerLearningRate() => new("--inner-lr")
+    {
+        Description = "Inner-loop learning rate (default: the algorithm's default for the task kind).",
+    };
+
+    public static Option<int?> InnerSteps() => new("--inner-steps")
+    {
+        Description = "Inner-loop steps per task during meta-training (default: the algorithm's default).",
+    };
+
+    /// <summary>The algorithm's defaults with any overrides from the command line.</summary>
+    public static MetaLearningOptions Hyperparameters(MetaAlgorithm algorithm, Learning.Tasks.TaskKind kind, double? innerLearningRate, int? innerSteps)
+    {
+        var options = MetaLearningOptions.DefaultsFor(algorithm, kind);
+        if (innerLearningRate is { } rate)
+        {
+            options = options with { InnerLearningRate = rate };
+        }
+
+        if (innerSteps is { } steps)
+        {
+            options = options with { InnerSteps = steps };
+        }
+
+        options.Validate();
+        return options;
+    }
+
     public static void Positive(this Option<int> option)
     {
         option.Validators.Add(result =>

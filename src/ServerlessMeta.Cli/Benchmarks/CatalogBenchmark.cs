@@ -52,9 +52,11 @@ internal static class CatalogBenchmark
         var threads = BenchmarkOptions.Threads();
         threads.Positive();
         var json = BenchmarkOptions.Json();
+        var innerLearningRate = BenchmarkOptions.InnerLearningRate();
+        var innerSteps = BenchmarkOptions.InnerSteps();
         var command = new Command("catalog", "Meta-train on the synthetic catalogue; report accuracy on held-out categories beside a from-scratch and a nearest-centroid baseline.")
         {
-            algorithm, ways, shots, iterations, preset, seed, threads, json,
+            algorithm, ways, shots, iterations, preset, seed, threads, json, innerLearningRate, innerSteps,
         };
         command.SetAction(parse => Run(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
@@ -64,11 +66,13 @@ internal static class CatalogBenchmark
             parse.GetValue(preset)!,
             parse.GetValue(seed),
             parse.GetValue(threads),
-            parse.GetValue(json)));
+            parse.GetValue(json),
+            parse.GetValue(innerLearningRate),
+            parse.GetValue(innerSteps)));
         return command;
     }
 
-    public static int Run(MetaAlgorithm algorithm, int ways, int shots, int iterations, string preset, long seed, int threads, bool json)
+    public static int Run(MetaAlgorithm algorithm, int ways, int shots, int iterations, string preset, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null)
     {
         TorchSetup.ForTaskParallelism();
         var total = Stopwatch.StartNew();
@@ -82,7 +86,8 @@ internal static class CatalogBenchmark
         var test = TaskSampling.SampleEvaluation(new EpisodeSampler(Featurize(catalog.Test), ways, shots, EvaluationQueriesPerClass), seed + 31, TestEpisodes);
 
         var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = featurizer.OutputDimension, HiddenWidths = [HiddenWidth] };
-        using var model = MetaModel.Create(algorithm, config, featurizer: featurizerOptions, seed: seed);
+        var hyperparameters = BenchmarkOptions.Hyperparameters(algorithm, TaskKind.Classification, innerLearningRate, innerSteps);
+        using var model = MetaModel.Create(algorithm, config, hyperparameters, featurizerOptions, seed);
         var lastReport = Stopwatch.StartNew();
         var result = MetaTrainer.Train(
             model,
@@ -119,6 +124,8 @@ internal static class CatalogBenchmark
                 baseline_centroid = Math.Round(centroid.Mean, 4),
                 ms_per_iteration = Math.Round(result.MedianMsPerIteration, 3),
                 preset,
+                inner_lr = hyperparameters.InnerLearningRate,
+                inner_steps = hyperparameters.InnerSteps,
                 best_iteration = result.BestIteration,
                 seed,
                 threads,

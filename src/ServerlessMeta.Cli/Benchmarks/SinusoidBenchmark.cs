@@ -40,9 +40,11 @@ internal static class SinusoidBenchmark
         var threads = BenchmarkOptions.Threads();
         threads.Positive();
         var json = BenchmarkOptions.Json();
+        var innerLearningRate = BenchmarkOptions.InnerLearningRate();
+        var innerSteps = BenchmarkOptions.InnerSteps();
         var command = new Command("sinusoid", "Meta-train on sinusoid regression, then report post-adaptation MSE on 600 fresh tasks beside the published values.")
         {
-            algorithm, shots, iterations, seed, threads, json,
+            algorithm, shots, iterations, seed, threads, json, innerLearningRate, innerSteps,
         };
         command.SetAction(parse => Run(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
@@ -50,15 +52,18 @@ internal static class SinusoidBenchmark
             parse.GetValue(iterations),
             parse.GetValue(seed),
             parse.GetValue(threads),
-            parse.GetValue(json)));
+            parse.GetValue(json),
+            parse.GetValue(innerLearningRate),
+            parse.GetValue(innerSteps)));
         return command;
     }
 
-    public static int Run(MetaAlgorithm algorithm, int shots, int iterations, long seed, int threads, bool json)
+    public static int Run(MetaAlgorithm algorithm, int shots, int iterations, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null)
     {
         TorchSetup.ForTaskParallelism();
         var config = new ModelConfig { TaskKind = TaskKind.Regression, InputDimension = 1, HiddenWidths = [40, 40] };
-        using var model = MetaModel.Create(algorithm, config, seed: seed);
+        var hyperparameters = BenchmarkOptions.Hyperparameters(algorithm, TaskKind.Regression, innerLearningRate, innerSteps);
+        using var model = MetaModel.Create(algorithm, config, hyperparameters, seed: seed);
         var training = new SinusoidTaskSource(shots, shots);
         var total = Stopwatch.StartNew();
         var lastReport = Stopwatch.StartNew();
@@ -93,6 +98,8 @@ internal static class SinusoidBenchmark
                 mse_1step_ci95 = Math.Round(oneStep.Ci95, 4),
                 mse_10step = Math.Round(tenSteps.Mean, 4),
                 ms_per_iteration = Math.Round(result.MedianMsPerIteration, 3),
+                inner_lr = hyperparameters.InnerLearningRate,
+                inner_steps = hyperparameters.InnerSteps,
                 published_maml_1step = published.Maml,
                 published_metasgd_1step = published.MetaSgd,
                 seed,
@@ -104,7 +111,7 @@ internal static class SinusoidBenchmark
         {
             var target = algorithm == MetaAlgorithm.MetaSgd ? published.MetaSgd : published.Maml;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $$"""
-                sinusoid  algorithm={{algorithm.ToWireName()}}  shots={{shots}}  iterations={{iterations}}  meta-batch={{MetaBatchSize}}  seed={{seed}}  threads={{threads}}
+                sinusoid  algorithm={{algorithm.ToWireName()}}  shots={{shots}}  iterations={{iterations}}  meta-batch={{MetaBatchSize}}  inner-lr={{hyperparameters.InnerLearningRate}}  inner-steps={{hyperparameters.InnerSteps}}  seed={{seed}}  threads={{threads}}
                   MSE after 1 step    {{oneStep.Mean:F3}} ± {{oneStep.Ci95:F3}}   (published, 1 step: MAML {{published.Maml:F2}}, Meta-SGD {{published.MetaSgd:F2}}; target {{target:F2}}: {{(oneStep.Mean < target ? "met" : "NOT met")}})
                   MSE after 10 steps  {{tenSteps.Mean:F3}} ± {{tenSteps.Ci95:F3}}
                   median ms per meta-iteration  {{result.MedianMsPerIteration:F2}}

@@ -322,7 +322,7 @@ internal sealed class FirstOrderMaml : GradientBasedAlgorithm
 }
 
 /// <summary>
-/// Reptile: several plain SGD steps on all of the task's data (support and query); the task's
+/// Reptile: several plain SGD steps on the task's data, alternating support and query batches; the task's
 /// pseudo-gradient is θ − φ, which Adam then follows (as the Reptile paper allows). For
 /// classification the head's move is passed back through its prototype initialisation.
 /// </summary>
@@ -332,20 +332,23 @@ internal sealed class Reptile : GradientBasedAlgorithm
 
     public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss)
     {
-        var data = TaskSet.Concat(episode.Support, episode.Query);
-        var inputs = Inputs(data);
-        var targets = Targets(data);
-        var fast = InitialFastWeights(context, data, episode.Ways, differentiable: false, out var headInit);
+        // Inner steps alternate between the support and the query batch. Reptile's meta-gradient owes
+        // its "learn fast" term to the inner product of gradients of *different* minibatches of a task
+        // (Nichol et al., section 5); repeated steps on one batch lose it.
+        var all = TaskSet.Concat(episode.Support, episode.Query);
+        var batches = new[] { (Inputs(episode.Support), Targets(episode.Support)), (Inputs(episode.Query), Targets(episode.Query)) };
+        var fast = InitialFastWeights(context, all, episode.Ways, differentiable: false, out var headInit);
         var initial = fast.Select(f => f.detach()).ToList();
         var rates = ScalarRates(fast.Count, context.Options.InnerLearningRate);
         for (var step = 0; step < context.Options.InnerSteps; step++)
         {
+            var (inputs, targets) = batches[step % 2];
             fast = InnerStep(fast, Loss(context, fast, inputs, targets), rates, createGraph: false);
         }
 
         using (no_grad())
         {
-            loss = Loss(context, fast, inputs, targets).item<float>();
+            loss = Loss(context, fast, Inputs(all), Targets(all)).item<float>();
         }
 
         // θ − φ for the network; the head's own move (initial − adapted) goes back through its prototype initialisation.
