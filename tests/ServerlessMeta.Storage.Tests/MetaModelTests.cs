@@ -1,0 +1,138 @@
+using ServerlessMeta.Storage.Tests.Infrastructure;
+
+namespace ServerlessMeta.Storage.Tests;
+
+[Collection(AzuriteCollectionDefinition.Name)]
+public sealed class MetaModelTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Meta_models_keep_their_lineage_and_the_latest_falls_back_when_corrupt()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        await Assert.ThrowsAsync<ModelVersionNotFoundException>(() => storage.MetaModels.GetLatestVersionAsync());
+        await storage.Categories.CreateCategoryAsync("lineage");
+        await storage.Datasets.AppendExamplesAsync("lineage", [TestData.Example(1, "a")]);
+        var snapshot = await storage.Datasets.TakeSnapshotAsync();
+        var first = TestData.ModelBytes(10, 3000);
+        var second = TestData.ModelBytes(11, 3000);
+
+        var v1 = await storage.MetaModels.AddVersionAsync(new MemoryStream(first), new NewMetaModel
+        {
+            Algorithm = "maml",
+            PretrainingRunId = "run-0001",
+            Iterations = 12_600,
+            DataSnapshotId = snapshot.Id,
+            Hyperparameters = new Dictionary<string, string> { ["metaBatch"] = "25" },
+            Metrics = new Dictionary<string, double> { ["mse1"] = 0.43, ["mse10"] = 0.10 },
+        });
+        var v2 = await storage.MetaModels.AddVersionAsync(new MemoryStream(second), new NewMetaModel
+        {
+            Algorithm = "fomaml", PretrainingRunId = "run-0002", Iterations = 20_000, DataSnapshotId = snapshot.Id,
+        });
+
+        Assert.Equal((1, "meta/v000001/model.smeta"), (v1.Version, v1.BlobName));
+        Assert.Equal((2, "meta/v000002/model.smeta"), (v2.Version, v2.BlobName));
+        var fetched = await storage.MetaModels.GetVersionAsync(1);
+        Assert.Equal(("maml", "run-0001", 12_600L, snapshot.Id), (fetched.Algorithm, fetched.PretrainingRunId, fetched.Iterations, fetched.DataSnapshotId));
+        Assert.Equal(0.43, fetched.Metrics["mse1"]);
+        Assert.Equal("25", fetched.Hyperparameters["metaBatch"]);
+        Assert.Equal(TestData.Sha256(first), fetched.Sha256);
+        Assert.Equal(2, (await storage.MetaModels.GetLatestVersionAsync()).Version);
+        Assert.Equal([1, 2], (await storage.MetaModels.ListVersionsAsync().ToListAsync()).Select(v => v.Version));
+
+        await using (var latest = await storage.MetaModels.DownloadLatestAsync())
+        {
+            Assert.Equal((2, false), (latest.Version, latest.FellBack));
+            Assert.Equal(second, latest.ToArray());
+        }
+
+        var corrupted = (byte[])second.Clone();
+        corrupted[^1] ^= 0x80;
+        await storage.Container.GetBlobClient(v2.BlobName).UploadAsync(new BinaryData(corrupted), overwrite: true);
+        await Assert.ThrowsAsync<ModelIntegrityException>(() => storage.MetaModels.DownloadVersionAsync(2));
+        await using (var fallback = await storage.MetaModels.DownloadLatestAsync())
+        {
+            Assert.Equal((1, 2), (fallback.Version, fallback.FellBackFrom));
+            Assert.Equal(first, fallback.ToArray());
+        }
+
+        var badRun = await Assert.ThrowsAsync<ArgumentException>(() => storage.MetaModels.AddVersionAsync(new MemoryStream(first), new NewMetaModel
+        {
+            Algorithm = "maml", PretrainingRunId = "run-0003", Iterations = -1, DataSnapshotId = snapshot.Id,
+        }));
+        Assert.Equal("iterations", badRun.ParamName);
+    }
+
+    [Fact]
+    public async Task Checkpoints_keep_the_newest_two_verify_on_load_and_are_deleted_with_the_run()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        Assert.Null(await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"));
+        var checkpoints = new Dictionary<long, byte[]>();
+        foreach (var iteration in new long[] { 100, 200, 300 })
+        {
+            checkpoints[iteration] = TestData.ModelBytes((int)iteration, 5000);
+            var info = await storage.MetaModels.SaveCheckpointAsync("run-7", iteration, new MemoryStream(checkpoints[iteration]));
+            Assert.Equal($"checkpoints/run-7/{iteration:D12}.smeta", info.BlobName);
+            Assert.Equal(TestData.Sha256(checkpoints[iteration]), info.Sha256);
+        }
+
+        var names = (await storage.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "checkpoints/run-7/" }).ToListAsync()).Select(b => b.Name);
+        Assert.Equal(["checkpoints/run-7/000000000200.smeta", "checkpoints/run-7/000000000300.smeta"], names);
+
+        await using (var latest = await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"))
+        {
+            Assert.NotNull(latest);
+            Assert.Equal(300, latest.Checkpoint.Iteration);
+            Assert.Null(latest.FellBackFrom);
+            Assert.Equal(checkpoints[300], ReadAll(latest.Content));
+        }
+
+        // The newest checkpoint is overwritten by something that did not go through the store (no matching checksum).
+        await storage.Container.GetBlobClient("checkpoints/run-7/000000000300.smeta").UploadAsync(new BinaryData(TestData.ModelBytes(1, 5000)), overwrite: true);
+        await using (var fallback = await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"))
+        {
+            Assert.NotNull(fallback);
+            Assert.Equal((200L, 300L), (fallback.Checkpoint.Iteration, fallback.FellBackFrom));
+            Assert.Equal(checkpoints[200], ReadAll(fallback.Content));
+        }
+
+        Assert.Contains(storage.Logs.Entries, e => e.EventId == 7108);
+        Assert.Equal(2, await storage.MetaModels.DeleteCheckpointsAsync("run-7"));
+        Assert.Null(await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"));
+    }
+
+    [Fact]
+    public async Task Orphaned_meta_model_blobs_are_cleaned_up_after_the_grace_period()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        await storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(1, 100)), new NewMetaModel
+        {
+            Algorithm = "protonet", PretrainingRunId = "run-1", Iterations = 1, DataSnapshotId = "snap",
+        });
+        await storage.Container.UploadBlobAsync("meta/v000002/model.smeta", new BinaryData(TestData.ModelBytes(2, 100)));
+        await storage.Container.UploadBlobAsync("meta/notes.txt", new BinaryData("not a model"u8.ToArray()));
+
+        Assert.Empty((await storage.Maintenance.CleanUpOrphansAsync()).DeletedBlobs);
+        storage.Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(1));
+        var result = await storage.Maintenance.CleanUpOrphansAsync();
+        Assert.Equal(["meta/v000002/model.smeta"], result.DeletedBlobs);
+        Assert.Equal(2, result.BlobsScanned);
+        Assert.True((await storage.Container.GetBlobClient("meta/notes.txt").ExistsAsync()).Value);
+        Assert.True((await storage.Container.GetBlobClient("meta/v000001/model.smeta").ExistsAsync()).Value);
+        Assert.Equal(1, (await storage.MetaModels.GetLatestVersionAsync()).Version);
+        var next = await storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(3, 100)), new NewMetaModel
+        {
+            Algorithm = "protonet", PretrainingRunId = "run-2", Iterations = 2, DataSnapshotId = "snap",
+        });
+        Assert.Equal(3, next.Version); // cleanup moved the counter past the number it claimed for the stranger's blob
+        Assert.Equal([1, 3], (await storage.MetaModels.ListVersionsAsync().ToListAsync()).Select(v => v.Version));
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}
