@@ -3,6 +3,10 @@
 # one line "N passed, N failed" computed from the TRX results. Exit code: that of dotnet test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The storage, orchestration and API tests run on a real Azurite from node_modules (package-lock.json pins it).
+if [ ! -e node_modules/azurite/package.json ]; then
+  npm ci --no-audit --no-fund
+fi
 results="artifacts/test-results"
 rm -rf "$results"
 dotnet test ServerlessMeta.sln -c Release --logger "trx" --results-directory "$results" "$@"
