@@ -215,6 +215,26 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
         return next;
     }
 
+    /// <summary>
+    /// The second-order meta-gradient (MAML, Meta-SGD): inner steps with <c>create_graph</c>, then the
+    /// query loss differentiated back to every meta-parameter, through the steps and the rates.
+    /// </summary>
+    protected static IReadOnlyList<Tensor> SecondOrderGradient(MetaContext context, Episode episode, Func<int, double, IReadOnlyList<Tensor>> rates, out double loss)
+    {
+        var supportInputs = Inputs(episode.Support);
+        var supportTargets = Targets(episode.Support);
+        var fast = InitialFastWeights(context, episode.Support, episode.Ways, differentiable: true);
+        var stepRates = rates(fast.Count, context.Options.InnerLearningRate);
+        for (var step = 0; step < context.Options.InnerSteps; step++)
+        {
+            fast = InnerStep(fast, Loss(context, fast, supportInputs, supportTargets), stepRates, createGraph: true);
+        }
+
+        var queryLoss = Loss(context, fast, Inputs(episode.Query), Targets(episode.Query));
+        loss = queryLoss.item<float>();
+        return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
+    }
+
     /// <summary>The same scalar rate for every fast weight.</summary>
     protected static IReadOnlyList<Tensor> ScalarRates(int count, double learningRate)
     {
@@ -271,21 +291,8 @@ internal sealed class Maml : GradientBasedAlgorithm
 {
     public override MetaAlgorithm Kind => MetaAlgorithm.Maml;
 
-    public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss)
-    {
-        var supportInputs = Inputs(episode.Support);
-        var supportTargets = Targets(episode.Support);
-        var fast = InitialFastWeights(context, episode.Support, episode.Ways, differentiable: true);
-        var rates = ScalarRates(fast.Count, context.Options.InnerLearningRate);
-        for (var step = 0; step < context.Options.InnerSteps; step++)
-        {
-            fast = InnerStep(fast, Loss(context, fast, supportInputs, supportTargets), rates, createGraph: true);
-        }
-
-        var queryLoss = Loss(context, fast, Inputs(episode.Query), Targets(episode.Query));
-        loss = queryLoss.item<float>();
-        return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
-    }
+    public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss) =>
+        SecondOrderGradient(context, episode, ScalarRates, out loss);
 }
 
 /// <summary>
@@ -418,21 +425,8 @@ internal sealed class MetaSgd : GradientBasedAlgorithm
         return [.. LearnedRates(context, fastCount).Select(r => r.detach() * factor)];
     }
 
-    public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss)
-    {
-        var supportInputs = Inputs(episode.Support);
-        var supportTargets = Targets(episode.Support);
-        var fast = InitialFastWeights(context, episode.Support, episode.Ways, differentiable: true);
-        var rates = LearnedRates(context, fast.Count);
-        for (var step = 0; step < context.Options.InnerSteps; step++)
-        {
-            fast = InnerStep(fast, Loss(context, fast, supportInputs, supportTargets), rates, createGraph: true);
-        }
-
-        var queryLoss = Loss(context, fast, Inputs(episode.Query), Targets(episode.Query));
-        loss = queryLoss.item<float>();
-        return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
-    }
+    public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss) =>
+        SecondOrderGradient(context, episode, (count, _) => LearnedRates(context, count), out loss);
 }
 
 /// <summary>
