@@ -13,6 +13,7 @@ internal static class SmetaCommand
         bench.Subcommands.Add(SinusoidBenchmark.CreateCommand());
         bench.Subcommands.Add(CatalogBenchmark.CreateCommand());
         root.Subcommands.Add(bench);
+        root.Subcommands.Add(ModelCommands.Create());
         return root;
     }
 }

@@ -40,6 +40,23 @@ internal static class BenchmarkOptions
         Description = "Print each result as one JSON object on its own line.",
     };
 
+    public static Option<FileInfo?> Save() => new("--save")
+    {
+        Description = "Write the trained meta-model to this file (.smeta; see 'smeta model inspect').",
+    };
+
+    public static void SaveModel(MetaModel model, FileInfo? file, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (file is null)
+        {
+            return;
+        }
+
+        using var stream = file.Create();
+        model.Save(stream, metadata);
+        Console.Error.WriteLine($"  saved the meta-model to {file.FullName}");
+    }
+
     public static Option<double?> InnerLearningRate() => new("--inner-lr")
     {
         Description = "Inner-loop learning rate (default: the algorithm's default for the task kind).",

@@ -54,9 +54,10 @@ internal static class CatalogBenchmark
         var json = BenchmarkOptions.Json();
         var innerLearningRate = BenchmarkOptions.InnerLearningRate();
         var innerSteps = BenchmarkOptions.InnerSteps();
+        var save = BenchmarkOptions.Save();
         var command = new Command("catalog", "Meta-train on the synthetic catalogue; report accuracy on held-out categories beside a from-scratch and a nearest-centroid baseline.")
         {
-            algorithm, ways, shots, iterations, preset, seed, threads, json, innerLearningRate, innerSteps,
+            algorithm, ways, shots, iterations, preset, seed, threads, json, innerLearningRate, innerSteps, save,
         };
         command.SetAction(parse => Run(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
@@ -68,11 +69,12 @@ internal static class CatalogBenchmark
             parse.GetValue(threads),
             parse.GetValue(json),
             parse.GetValue(innerLearningRate),
-            parse.GetValue(innerSteps)));
+            parse.GetValue(innerSteps),
+            parse.GetValue(save)));
         return command;
     }
 
-    public static int Run(MetaAlgorithm algorithm, int ways, int shots, int iterations, string preset, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null)
+    public static int Run(MetaAlgorithm algorithm, int ways, int shots, int iterations, string preset, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null, FileInfo? save = null)
     {
         TorchSetup.ForTaskParallelism();
         var total = Stopwatch.StartNew();
@@ -104,6 +106,15 @@ internal static class CatalogBenchmark
                 }
             });
 
+        BenchmarkOptions.SaveModel(model, save, new Dictionary<string, string>
+        {
+            ["benchmark"] = "catalog",
+            ["preset"] = preset,
+            ["ways"] = ways.ToString(CultureInfo.InvariantCulture),
+            ["shots"] = shots.ToString(CultureInfo.InvariantCulture),
+            ["bestIteration"] = result.BestIteration.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+        });
         var accuracy = MeanEstimate.Of(Evaluator.ClassificationAccuracy(model, test, maxParallelism: threads));
         var scratchScores = new double[test.Count];
         Parallel.For(0, test.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => scratchScores[i] = Baselines.ScratchAccuracy(test[i], HiddenWidth, seed + i));

@@ -42,9 +42,10 @@ internal static class SinusoidBenchmark
         var json = BenchmarkOptions.Json();
         var innerLearningRate = BenchmarkOptions.InnerLearningRate();
         var innerSteps = BenchmarkOptions.InnerSteps();
+        var save = BenchmarkOptions.Save();
         var command = new Command("sinusoid", "Meta-train on sinusoid regression, then report post-adaptation MSE on 600 fresh tasks beside the published values.")
         {
-            algorithm, shots, iterations, seed, threads, json, innerLearningRate, innerSteps,
+            algorithm, shots, iterations, seed, threads, json, innerLearningRate, innerSteps, save,
         };
         command.SetAction(parse => Run(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
@@ -54,11 +55,12 @@ internal static class SinusoidBenchmark
             parse.GetValue(threads),
             parse.GetValue(json),
             parse.GetValue(innerLearningRate),
-            parse.GetValue(innerSteps)));
+            parse.GetValue(innerSteps),
+            parse.GetValue(save)));
         return command;
     }
 
-    public static int Run(MetaAlgorithm algorithm, int shots, int iterations, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null)
+    public static int Run(MetaAlgorithm algorithm, int shots, int iterations, long seed, int threads, bool json, double? innerLearningRate = null, int? innerSteps = null, FileInfo? save = null)
     {
         TorchSetup.ForTaskParallelism();
         var config = new ModelConfig { TaskKind = TaskKind.Regression, InputDimension = 1, HiddenWidths = [40, 40] };
@@ -82,6 +84,13 @@ internal static class SinusoidBenchmark
             }
         });
 
+        BenchmarkOptions.SaveModel(model, save, new Dictionary<string, string>
+        {
+            ["benchmark"] = "sinusoid",
+            ["shots"] = shots.ToString(CultureInfo.InvariantCulture),
+            ["iterations"] = iterations.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+        });
         var evaluation = TaskSampling.SampleEvaluation(new SinusoidTaskSource(shots, EvaluationPoints), seed + 1_000_003, EvaluationTasks);
         var oneStep = MeanEstimate.Of(Evaluator.RegressionMse(model, evaluation, 1, maxParallelism: threads));
         var tenSteps = MeanEstimate.Of(Evaluator.RegressionMse(model, evaluation, 10, maxParallelism: threads));
