@@ -1,4 +1,5 @@
 using ServerlessMeta.Learning.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ServerlessMeta.Learning.Algorithms;
@@ -53,6 +54,11 @@ public sealed class AdamOptimizer : IDisposable
         var biasCorrection2 = 1 - Math.Pow(beta2, Step);
         var stepSize = learningRate / biasCorrection1;
         var biasCorrection2Sqrt = Math.Sqrt(biasCorrection2);
+        // Scalars held in locals until the loop ends (see TensorOps for why).
+        using var secondDecay = beta2.ToScalar();
+        using var secondWeight = (1 - beta2).ToScalar();
+        using var epsilonScalar = epsilon.ToScalar();
+        using var negativeStepSize = (-stepSize).ToScalar();
         for (var p = 0; p < parameters.Count; p++)
         {
             var parameter = parameters.Tensors[p];
@@ -64,10 +70,10 @@ public sealed class AdamOptimizer : IDisposable
             var grad = tensor(gradients[p], parameter.shape);
             var m = FirstMoments.Tensors[p];
             var v = SecondMoments.Tensors[p];
-            m.lerp_(grad, 1 - beta1);
-            v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            var denominator = (v.sqrt() / biasCorrection2Sqrt).add_(epsilon);
-            parameter.addcdiv_(m, denominator, -stepSize);
+            m.lerp_(grad, 1 - beta1); // a tensor weight: registered in this dispose scope, so kept alive
+            v.mul_(secondDecay).addcmul_(grad, grad, secondWeight);
+            var denominator = TensorOps.Divide(v.sqrt(), biasCorrection2Sqrt).add_(epsilonScalar);
+            parameter.addcdiv_(m, denominator, negativeStepSize);
         }
     }
 

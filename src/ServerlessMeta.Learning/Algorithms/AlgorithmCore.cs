@@ -90,7 +90,7 @@ internal abstract class AlgorithmCore
 
     /// <summary>Squared Euclidean distances between rows of a [n, d] and rows of b [m, d]: [n, m].</summary>
     protected static Tensor SquaredDistances(Tensor a, Tensor b) =>
-        (a * a).sum(1, keepdim: true) - (2 * a.mm(b.t())) + (b * b).sum(1).unsqueeze(0);
+        TensorOps.Add(TensorOps.Subtract((a * a).sum(1, keepdim: true), TensorOps.Double(a.mm(b.t()))), (b * b).sum(1).unsqueeze(0));
 
     /// <summary>
     /// The logit scale of a prototype head for one task: the learned scale divided by the mean
@@ -105,7 +105,7 @@ internal abstract class AlgorithmCore
         Tensor spread;
         using (no_grad())
         {
-            spread = (SquaredDistances(prototypes, prototypes).clamp_min(0).sum() / (ways * (ways - 1))).clamp_min(1e-8);
+            spread = TensorOps.ClampMin(TensorOps.Divide(TensorOps.ClampMin(SquaredDistances(prototypes, prototypes), 0).sum(), ways * (ways - 1)), 1e-8);
         }
 
         return logScale.exp() / spread;
@@ -150,7 +150,7 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
         var embeddings = context.Network.Forward(Inputs(data), context.NetworkParameters);
         var prototypes = ClassMeans(embeddings, OneHot(data, ways));
         var scale = PrototypeScale(prototypes, context.LogScale);
-        var weight = 2 * scale * prototypes;
+        var weight = TensorOps.Double(scale * prototypes);
         var bias = -scale * (prototypes * prototypes).sum(1);
         if (!differentiable)
         {
@@ -180,7 +180,7 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
             {
                 if (throughHead[i] is { } g && !g.IsInvalid)
                 {
-                    gradients[i] = gradients[i] + g;
+                    gradients[i] = TensorOps.Add(gradients[i], g);
                 }
             }
         }
@@ -208,7 +208,7 @@ internal abstract class GradientBasedAlgorithm : AlgorithmCore
         var next = new List<Tensor>(fast.Count);
         for (var i = 0; i < fast.Count; i++)
         {
-            var updated = fast[i] - (learningRates[i] * gradients[i]);
+            var updated = TensorOps.Subtract(fast[i], learningRates[i] * gradients[i]);
             next.Add(createGraph ? updated : updated.detach().requires_grad_(true));
         }
 
@@ -359,7 +359,7 @@ internal sealed class Reptile : GradientBasedAlgorithm
         }
 
         // θ − φ for the network; the head's own move (initial − adapted) goes back through its prototype initialisation.
-        var pseudo = initial.Zip(fast, (before, after) => before - after.detach()).ToList();
+        var pseudo = initial.Zip(fast, (before, after) => TensorOps.Subtract(before, after.detach())).ToList();
         var n = context.NetworkParameterCount;
         return FirstOrderThetaGradient(
             context,
@@ -422,7 +422,7 @@ internal sealed class MetaSgd : GradientBasedAlgorithm
     {
         // The caller's rate scales the learned rates relative to the rate they were initialised around.
         var factor = learningRate / context.Options.InnerLearningRate;
-        return [.. LearnedRates(context, fastCount).Select(r => r.detach() * factor)];
+        return [.. LearnedRates(context, fastCount).Select(r => TensorOps.Scale(r.detach(), factor))];
     }
 
     public override IReadOnlyList<Tensor> TaskGradient(MetaContext context, Episode episode, out double loss) =>
@@ -503,7 +503,7 @@ internal sealed class MatchingNetwork : AlgorithmCore
         var support = Normalize(context.Network.Forward(Inputs(episode.Support), parameters));
         var query = Normalize(context.Network.Forward(Inputs(episode.Query), parameters));
         var probabilities = Probabilities(query, support, OneHot(episode.Support, episode.Ways), context.LogScale);
-        var queryLoss = F.nll_loss(probabilities.clamp_min(1e-12).log(), Targets(episode.Query));
+        var queryLoss = F.nll_loss(TensorOps.ClampMin(probabilities, 1e-12).log(), Targets(episode.Query));
         loss = queryLoss.item<float>();
         return [.. autograd.grad([queryLoss], [.. context.Theta.Tensors])];
     }

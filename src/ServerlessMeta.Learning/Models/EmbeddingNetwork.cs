@@ -67,6 +67,6 @@ public sealed class EmbeddingNetwork : IFunctionalNetwork
         ArgumentNullException.ThrowIfNull(parameters);
         var linear = F.linear(x, parameters[0]);
         var hidden = F.relu(F.linear(x, parameters[1], parameters[2]));
-        return linear + F.linear(hidden, parameters[3]);
+        return TensorOps.Add(linear, F.linear(hidden, parameters[3]));
     }
 }
