@@ -47,6 +47,8 @@ internal sealed class TestStorage : IAsyncDisposable
 
     public StorageMaintenance Maintenance => _provider.GetRequiredService<StorageMaintenance>();
 
+    public RunArtifactStore Artifacts => _provider.GetRequiredService<RunArtifactStore>();
+
     /// <summary>Direct access for the tests (tampering, checking), bypassing the hook.</summary>
     public BlobContainerClient Container { get; private init; } = null!;
 

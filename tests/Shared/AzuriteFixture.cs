@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace ServerlessMeta.Storage.Tests.Infrastructure;
+namespace ServerlessMeta.Testing;
 
 /// <summary>
 /// Real storage for the tests: the connection string in SMETA_TEST_STORAGE when set, otherwise an Azurite
@@ -212,7 +212,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
             .FirstOrDefault(File.Exists);
 }
 
-/// <summary>Every storage test class shares one Azurite.</summary>
+/// <summary>Every test class of an assembly that uses storage shares one Azurite.</summary>
 [CollectionDefinition(Name)]
 public sealed class AzuriteCollectionDefinition : ICollectionFixture<AzuriteFixture>
 {
