@@ -12,8 +12,10 @@ internal static class SmetaCommand
         var bench = new Command("bench", "Benchmarks that print figures (quality and speed).");
         bench.Subcommands.Add(SinusoidBenchmark.CreateCommand());
         bench.Subcommands.Add(CatalogBenchmark.CreateCommand());
+        bench.Subcommands.Add(DurableBenchmark.CreateCommand());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(ModelCommands.Create());
+        root.Subcommands.Add(Durable.WorkerCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,580 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Data;
+using ServerlessMeta.Learning.Evaluation;
+using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Models;
+using ServerlessMeta.Learning.Serialization;
+using ServerlessMeta.Learning.Tasks;
+using ServerlessMeta.Learning.Training;
+using ServerlessMeta.Storage;
+
+namespace ServerlessMeta.Application;
+
+/// <summary>Per-process settings of <see cref="PretrainingService"/>.</summary>
+public sealed class PretrainingServiceOptions
+{
+    /// <summary>Who this process is in shard results and logs (default: host name and process id).</summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}:{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Loaded checkpoints kept in memory (each round reads the previous one).</summary>
+    public int ModelCacheSize { get; set; } = 4;
+}
+
+/// <summary>
+/// The steps of distributed meta-pretraining over stored data, each idempotent and addressed by blob
+/// names and ETags so that orchestrations carry no weights: pin the data snapshot and write the initial
+/// checkpoint; compute a shard's summed meta-update; sum a round's updates and apply one outer step;
+/// evaluate a checkpoint on held-out categories beside nearest centroid; register the best meta-model.
+/// Per process it caches the featurized data of a snapshot and recently used checkpoints, so repeated
+/// rounds do not reload everything.
+/// </summary>
+public sealed class PretrainingService
+{
+    private const string SnapshotArtifact = "snapshot.json";
+    private const string ModelArtifact = "model.smeta";
+    private const string UpdatesPrefix = "updates/";
+    private const string CheckpointsPrefix = "checkpoints/";
+    private const string TaskCountKey = "taskCount";
+    private const string LossSumKey = "lossSum";
+
+    private static readonly Lazy<bool> TorchConfigured = new(() =>
+    {
+        // One intra-op thread: small models gain nothing from it and it keeps results bit-reproducible.
+        TorchSharp.torch.set_num_threads(1);
+        return true;
+    });
+
+    private readonly DatasetStore _datasets;
+    private readonly MetaModelRegistry _registry;
+    private readonly RunArtifactStore _artifacts;
+    private readonly PretrainingServiceOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Lazy<Task<DataSnapshot>>> _snapshots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<RunData>>> _data = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<(IReadOnlyList<Episode> Episodes, double Baseline)>> _evaluationSets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<MetaModel>>> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _modelOrder = new();
+
+    public PretrainingService(DatasetStore datasets, MetaModelRegistry registry, RunArtifactStore artifacts, IOptions<PretrainingServiceOptions> options, ILogger<PretrainingService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _datasets = datasets;
+        _registry = registry;
+        _artifacts = artifacts;
+        _options = options.Value;
+        _logger = logger;
+        _ = TorchConfigured.Value;
+    }
+
+    public string WorkerId => _options.WorkerId;
+
+    /// <summary>Checkpoint artifact name of a round.</summary>
+    public static string CheckpointName(int round) => string.Create(CultureInfo.InvariantCulture, $"{CheckpointsPrefix}r{round:D6}.smeta");
+
+    /// <summary>Shard update artifact name.</summary>
+    public static string UpdateName(int round, int shard) => string.Create(CultureInfo.InvariantCulture, $"{UpdatesPrefix}r{round:D6}/s{shard:D4}.smu");
+
+    /// <summary>The outer-loop hyper-parameters of a plan: the algorithm's defaults with its overrides.</summary>
+    public static MetaLearningOptions Hyperparameters(PretrainingPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var options = MetaLearningOptions.DefaultsFor(plan.ParsedAlgorithm, TaskKind.Classification);
+        if (plan.InnerLearningRate is { } inner)
+        {
+            options = options with { InnerLearningRate = inner };
+        }
+
+        if (plan.InnerSteps is { } steps)
+        {
+            options = options with { InnerSteps = steps };
+        }
+
+        if (plan.OuterLearningRate is { } outer)
+        {
+            options = options with { OuterLearningRate = outer };
+        }
+
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>
+    /// The first step: pins the data snapshot (taken now unless the run already pinned one), loads it,
+    /// and writes the round-0 checkpoint (initial weights from the seed). Idempotent.
+    /// </summary>
+    public async Task<PreparedRun> PrepareAsync(PretrainingPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
+        var existing = await _artifacts.FindAsync(plan.RunId, CheckpointName(0), cancellationToken).ConfigureAwait(false);
+        CheckpointRef initial;
+        if (existing is not null)
+        {
+            initial = new CheckpointRef(0, existing.BlobName, existing.ETag);
+        }
+        else
+        {
+            var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [plan.HiddenWidth] };
+            using var model = MetaModel.Create(plan.ParsedAlgorithm, config, Hyperparameters(plan), data.Featurizer, plan.Seed);
+            var written = await WriteCheckpointAsync(plan.RunId, 0, model, cancellationToken).ConfigureAwait(false);
+            initial = new CheckpointRef(0, written.BlobName, written.ETag);
+        }
+
+        Log.Prepared(_logger, plan.RunId, data.SnapshotId, data.Train.Count, data.Validation.Count, data.Test.Count);
+        return new PreparedRun(data.SnapshotId, data.Train.Count, data.Validation.Count, data.Test.Count, data.Featurizer.OutputDimension, initial);
+    }
+
+    /// <summary>
+    /// The run's data: the pinned snapshot read from storage, featurized and split (cached per process).
+    /// The in-process reference loop and the distributed steps both sample from this.
+    /// </summary>
+    public async Task<RunData> GetDataAsync(PretrainingPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var snapshot = await PinSnapshotAsync(plan, cancellationToken).ConfigureAwait(false);
+        var key = string.Join('|', snapshot.Id, plan.Seed.ToString(CultureInfo.InvariantCulture), plan.ValidationFraction.ToString("R", CultureInfo.InvariantCulture),
+            plan.TestFraction.ToString("R", CultureInfo.InvariantCulture), plan.TextDimension.ToString(CultureInfo.InvariantCulture));
+        var lazy = _data.GetOrAdd(key, _ => new Lazy<Task<RunData>>(() => LoadDataAsync(plan, snapshot, CancellationToken.None)));
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _data.TryRemove(new KeyValuePair<string, Lazy<Task<RunData>>>(key, lazy));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One shard of one round: the summed meta-update of its tasks (sampled from seed, round and shard)
+    /// at the checkpoint named in the request, written create-only as a blob. Re-executing it returns the
+    /// stored blob.
+    /// </summary>
+    public async Task<ShardResult> ComputeShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        var name = UpdateName(request.Round, request.Shard);
+        var stopwatch = Stopwatch.StartNew();
+        var existing = await _artifacts.FindAsync(plan.RunId, name, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            var bytes = await _artifacts.ReadAsync(plan.RunId, name, existing.ETag, cancellationToken).ConfigureAwait(false);
+            var (taskCount, lossSum) = plan.LocalSteps == 1 ? Counts(MetaUpdate.ReadFrom(bytes.ToStream())) : Counts(ModelFile.ReadFrom(bytes.ToStream()));
+            return new ShardResult(request.Shard, existing.BlobName, existing.ETag, taskCount, lossSum, WorkerId, stopwatch.Elapsed.TotalMilliseconds);
+        }
+
+        var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
+        var model = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        var sampler = data.TrainingSampler(plan);
+        var (start, count) = TaskSampling.ShardRange(plan.MetaBatchSize, plan.Shards, request.Shard);
+        using var buffer = new MemoryStream();
+        double meanLoss;
+        if (plan.LocalSteps == 1)
+        {
+            var tasks = TaskSampling.SampleRound(sampler, plan.Seed, request.Round, start, count);
+            var update = model.ComputeUpdate(tasks, plan.ThreadsPerShard);
+            meanLoss = update.MeanLoss;
+            update.WriteTo(buffer);
+        }
+        else
+        {
+            // The shard's locally trained model (parameters and Adam state) with its task count and loss.
+            using var local = LocalSteps(model, sampler, plan, request.Round, start, count, out meanLoss);
+            local.Save(buffer, new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [TaskCountKey] = count.ToString(CultureInfo.InvariantCulture),
+                [LossSumKey] = (meanLoss * count).ToString("R", CultureInfo.InvariantCulture),
+            });
+        }
+
+        if (!double.IsFinite(meanLoss))
+        {
+            throw new InvalidOperationException($"Meta-training diverged in round {request.Round}, shard {request.Shard}: the meta-loss is {meanLoss}. Lower the outer or inner learning rate.");
+        }
+
+        var written = await _artifacts.CreateAsync(plan.RunId, name, new BinaryData(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
+        Log.ShardComputed(_logger, plan.RunId, request.Round, request.Shard, count, meanLoss, WorkerId, stopwatch.Elapsed.TotalMilliseconds);
+        return new ShardResult(request.Shard, written.BlobName, written.ETag, count, meanLoss * count, WorkerId, stopwatch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Sums a round's shard updates in shard order, applies one outer step to the previous checkpoint and
+    /// writes the next one create-only. If the next checkpoint already exists (a re-executed step), it is
+    /// returned without applying anything: one update per round, one checkpoint per round.
+    /// </summary>
+    public async Task<AggregateResult> AggregateAsync(AggregateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        if (request.Previous.Round != request.Round - 1)
+        {
+            throw new ArgumentException($"Round {request.Round} must start from the checkpoint of round {request.Round - 1}, not {request.Previous.Round}.", nameof(request));
+        }
+
+        var shards = request.Shards.OrderBy(s => s.Shard).ToList();
+        if (!shards.Select(s => s.Shard).SequenceEqual(Enumerable.Range(0, plan.Shards)))
+        {
+            throw new ArgumentException($"Round {request.Round} needs exactly one update from each of the {plan.Shards} shards.", nameof(request));
+        }
+
+        var meanLoss = shards.Sum(s => s.LossSum) / shards.Sum(s => s.TaskCount);
+        var name = CheckpointName(request.Round);
+        var existing = await _artifacts.FindAsync(plan.RunId, name, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            Log.AggregateSkipped(_logger, plan.RunId, request.Round, existing.BlobName);
+            return new AggregateResult(new CheckpointRef(request.Round, existing.BlobName, existing.ETag), meanLoss, Applied: false, WorkerId);
+        }
+
+        var blobs = new List<BinaryData>(shards.Count);
+        foreach (var shard in shards)
+        {
+            blobs.Add(await _artifacts.ReadAsync(plan.RunId, UpdateName(request.Round, shard.Shard), shard.ETag, cancellationToken).ConfigureAwait(false));
+        }
+
+        var previous = await GetModelAsync(plan.RunId, request.Previous, cancellationToken).ConfigureAwait(false);
+        using var next = previous.Clone();
+        var taskCount = shards.Sum(s => s.TaskCount);
+        if (plan.LocalSteps == 1)
+        {
+            next.ApplyUpdate(MetaUpdate.Sum(blobs.Select(b => MetaUpdate.ReadFrom(b.ToStream()))));
+        }
+        else
+        {
+            Average(next, [.. blobs.Select(b => ModelFile.ReadFrom(b.ToStream()))], [.. shards.Select(s => s.TaskCount)]);
+        }
+
+        var written = await WriteCheckpointAsync(plan.RunId, request.Round, next, cancellationToken).ConfigureAwait(false);
+        if (!written.Created)
+        {
+            // A concurrent execution of this step wrote the round first: its checkpoint is the round's.
+            Log.AggregateSkipped(_logger, plan.RunId, request.Round, written.BlobName);
+            return new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: false, WorkerId);
+        }
+
+        Log.Aggregated(_logger, plan.RunId, request.Round, taskCount, meanLoss, WorkerId);
+        return new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: true, WorkerId);
+    }
+
+    /// <summary>
+    /// Accuracy after adaptation and mean query loss of a checkpoint on a fixed set of episodes from the
+    /// validation or test categories, beside nearest centroid on raw features on the same episodes.
+    /// </summary>
+    public async Task<EvaluationResult> EvaluateAsync(EvaluationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        var (episodes, baseline) = await GetEvaluationSetAsync(plan, request.Split, cancellationToken).ConfigureAwait(false);
+        var model = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        // Evaluation runs alone between rounds: use every core (results do not depend on the thread count).
+        var threads = Environment.ProcessorCount;
+        var accuracy = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads).Average();
+        var loss = model.ComputeUpdate(episodes, threads).MeanLoss;
+        Log.Evaluated(_logger, plan.RunId, request.Checkpoint.Round, request.Split, accuracy, loss, baseline);
+        return new EvaluationResult(request.Checkpoint.Round, request.Split, accuracy, loss, baseline, episodes.Count);
+    }
+
+    /// <summary>The fixed evaluation episodes of a split and nearest centroid's mean accuracy on them.</summary>
+    public async Task<(IReadOnlyList<Episode> Episodes, double Baseline)> GetEvaluationSetAsync(PretrainingPlan plan, EvaluationSplit split, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
+        var count = split == EvaluationSplit.Validation ? plan.ValidationEpisodes : plan.TestEpisodes;
+        var key = string.Join('|', data.SnapshotId, plan.Seed, plan.ValidationFraction, plan.TestFraction, plan.TextDimension, split, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass, count);
+        return _evaluationSets.GetOrAdd(key, _ => new Lazy<(IReadOnlyList<Episode>, double)>(() =>
+        {
+            var categories = split == EvaluationSplit.Validation ? data.Validation : data.Test;
+            var sampler = new EpisodeSampler(categories, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass);
+            var episodes = TaskSampling.SampleEvaluation(sampler, plan.Seed + (split == EvaluationSplit.Validation ? 17 : 31), count);
+            return (episodes, episodes.Average(Baselines.NearestCentroidAccuracy));
+        })).Value;
+    }
+
+    /// <summary>
+    /// The last step: evaluates the best checkpoint on the test categories beside nearest centroid;
+    /// registers it (with lineage and both figures) as the new serving meta-model only if it beats the
+    /// baseline, otherwise keeps it under the run and says why. Idempotent: a run registers at most once.
+    /// Then deletes the run's shard updates and the checkpoints other than the best and the last.
+    /// </summary>
+    public async Task<PretrainingOutcome> FinishAsync(FinishRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
+        var test = await EvaluateAsync(new EvaluationRequest(plan, request.Best, EvaluationSplit.Test), cancellationToken).ConfigureAwait(false);
+        var accuracy = Math.Round(test.Accuracy, 6);
+        var baseline = Math.Round(test.BaselineAccuracy, 6);
+        var figures = string.Create(CultureInfo.InvariantCulture, $"held-out test accuracy {accuracy:F4} vs nearest centroid {baseline:F4} on the same {test.Episodes} episodes from {data.Test.Count} held-out categories (best round {request.Best.Round})");
+
+        PretrainingOutcome outcome;
+        MetaModelVersion? registered = null;
+        await foreach (var version in _registry.ListVersionsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (version.PretrainingRunId == plan.RunId)
+            {
+                registered = version;
+            }
+        }
+
+        if (test.Accuracy > test.BaselineAccuracy)
+        {
+            if (registered is null)
+            {
+                var bytes = await _artifacts.ReadAsync(plan.RunId, RelativeName(plan.RunId, request.Best.BlobName), request.Best.ETag, cancellationToken).ConfigureAwait(false);
+                var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+                {
+                    ["testAccuracy"] = accuracy,
+                    ["baselineNearestCentroidAccuracy"] = baseline,
+                    ["bestRound"] = request.Best.Round,
+                    ["roundsTrained"] = request.Last.Round,
+                };
+                if (request.BestValidationAccuracy is { } validation)
+                {
+                    metrics["validationAccuracy"] = Math.Round(validation, 6);
+                }
+
+                registered = await _registry.AddVersionAsync(bytes.ToStream(), new NewMetaModel
+                {
+                    Algorithm = plan.ParsedAlgorithm.ToWireName(),
+                    PretrainingRunId = plan.RunId,
+                    Iterations = request.Best.Round,
+                    DataSnapshotId = data.SnapshotId,
+                    Hyperparameters = plan.Describe(Hyperparameters(plan)),
+                    Metrics = metrics,
+                }, cancellationToken).ConfigureAwait(false);
+            }
+
+            outcome = new PretrainingOutcome(plan.RunId, true, registered.Version, registered.BlobName, $"Served as meta-model version {registered.Version}: {figures}.",
+                request.Best.Round, request.Last.Round, accuracy, baseline, request.BestValidationAccuracy, data.SnapshotId, request.Workers);
+        }
+        else
+        {
+            var bytes = await _artifacts.ReadAsync(plan.RunId, RelativeName(plan.RunId, request.Best.BlobName), request.Best.ETag, cancellationToken).ConfigureAwait(false);
+            var kept = await _artifacts.CreateAsync(plan.RunId, ModelArtifact, bytes, cancellationToken).ConfigureAwait(false);
+            outcome = new PretrainingOutcome(plan.RunId, false, null, kept.BlobName, $"Not served (kept at {kept.BlobName}): it does not beat the baseline: {figures}.",
+                request.Best.Round, request.Last.Round, accuracy, baseline, request.BestValidationAccuracy, data.SnapshotId, request.Workers);
+        }
+
+        await _artifacts.DeleteAsync(plan.RunId, UpdatesPrefix, cancellationToken).ConfigureAwait(false);
+        var keep = new HashSet<string>(StringComparer.Ordinal) { RelativeName(plan.RunId, request.Best.BlobName), RelativeName(plan.RunId, request.Last.BlobName) };
+        var stale = new List<string>();
+        await foreach (var checkpoint in _artifacts.ListAsync(plan.RunId, CheckpointsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (!keep.Contains(checkpoint))
+            {
+                stale.Add(checkpoint);
+            }
+        }
+
+        foreach (var checkpoint in stale)
+        {
+            await _artifacts.DeleteAsync(plan.RunId, checkpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Finished(_logger, plan.RunId, outcome.Served, outcome.Reason);
+        }
+        return outcome;
+    }
+
+    /// <summary>Loads a checkpoint pinned by its ETag (cached per process; callers must not modify it).</summary>
+    public async Task<MetaModel> GetModelAsync(string runId, CheckpointRef checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var key = checkpoint.BlobName + "|" + checkpoint.ETag;
+        var lazy = _models.GetOrAdd(key, _ =>
+        {
+            _modelOrder.Enqueue(key);
+            return new Lazy<Task<MetaModel>>(async () =>
+            {
+                var bytes = await _artifacts.ReadAsync(runId, RelativeName(runId, checkpoint.BlobName), checkpoint.ETag, CancellationToken.None).ConfigureAwait(false);
+                return MetaModel.Load(bytes.ToStream());
+            });
+        });
+
+        // Evicted models are not disposed here (another thread may still use one); their tensors are
+        // released by finalizers.
+        while (_modelOrder.Count > Math.Max(1, _options.ModelCacheSize) && _modelOrder.TryDequeue(out var oldest))
+        {
+            _models.TryRemove(oldest, out _);
+        }
+
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _models.TryRemove(new KeyValuePair<string, Lazy<Task<MetaModel>>>(key, lazy));
+            throw;
+        }
+    }
+
+    private static string RelativeName(string runId, string blobName)
+    {
+        var prefix = RunArtifactStore.Prefix + runId + "/";
+        return blobName.StartsWith(prefix, StringComparison.Ordinal)
+            ? blobName[prefix.Length..]
+            : throw new ArgumentException($"'{blobName}' is not an artifact of run '{runId}'.", nameof(blobName));
+    }
+
+    /// <summary>
+    /// Local SGD: <see cref="PretrainingPlan.LocalSteps"/> Adam steps on this shard's tasks from the round's
+    /// checkpoint (parameters and optimizer state). Local step l of round r samples the tasks of step
+    /// (r − 1)·L + l + 1, so no two steps share tasks.
+    /// </summary>
+    private static MetaModel LocalSteps(MetaModel start, ITaskSource sampler, PretrainingPlan plan, int round, int first, int count, out double meanLoss)
+    {
+        var local = start.Clone();
+        double lossSum = 0;
+        for (var step = 0; step < plan.LocalSteps; step++)
+        {
+            var localRound = ((long)(round - 1) * plan.LocalSteps) + step + 1;
+            var tasks = TaskSampling.SampleRound(sampler, plan.Seed, localRound, first, count);
+            var update = local.ComputeUpdate(tasks, plan.ThreadsPerShard);
+            local.ApplyUpdate(update);
+            lossSum += update.MeanLoss;
+        }
+
+        meanLoss = lossSum / plan.LocalSteps;
+        return local;
+    }
+
+    /// <summary>
+    /// Sets <paramref name="model"/> to the task-weighted mean of the shards' local models: parameters and
+    /// both Adam moments; the step count advances by the local steps (all shards took the same number).
+    /// </summary>
+    private static void Average(MetaModel model, IReadOnlyList<ModelFile> shards, IReadOnlyList<int> weights)
+    {
+        using (var first = MetaModel.FromFile(shards[0]))
+        {
+            model.CopyStateFrom(first);
+        }
+
+        var total = (float)weights.Sum();
+        foreach (var (prefix, target) in new[] { ("param.", model.Parameters), ("adam.m.", model.Optimizer.FirstMoments), ("adam.v.", model.Optimizer.SecondMoments) })
+        {
+            var groups = shards.Select(f => f.Group(prefix)).ToList();
+            var averaged = groups[0].Select((entry, i) =>
+            {
+                var values = new float[entry.Data.Values.Length];
+                for (var s = 0; s < groups.Count; s++)
+                {
+                    var weight = weights[s] / total;
+                    var source = groups[s][i].Data.Values;
+                    for (var j = 0; j < values.Length; j++)
+                    {
+                        values[j] += weight * source[j];
+                    }
+                }
+
+                return (entry.Name, new TensorData(entry.Data.Shape, values));
+            }).ToList();
+            using var tensors = NamedTensors.FromData(averaged, requiresGrad: false);
+            target.CopyFrom(tensors);
+        }
+    }
+
+    private static (int TaskCount, double LossSum) Counts(MetaUpdate update) => (update.TaskCount, update.LossSum);
+
+    private static (int TaskCount, double LossSum) Counts(ModelFile file) =>
+        (int.Parse(file.Header.Metadata[TaskCountKey], CultureInfo.InvariantCulture), double.Parse(file.Header.Metadata[LossSumKey], CultureInfo.InvariantCulture));
+
+    private async Task<RunArtifact> WriteCheckpointAsync(string runId, int round, MetaModel model, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        model.Save(buffer, new Dictionary<string, string>(StringComparer.Ordinal) { ["runId"] = runId, ["round"] = round.ToString(CultureInfo.InvariantCulture) });
+        return await _artifacts.CreateAsync(runId, CheckpointName(round), new BinaryData(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<DataSnapshot> PinSnapshotAsync(PretrainingPlan plan, CancellationToken cancellationToken)
+    {
+        var lazy = _snapshots.GetOrAdd(plan.RunId, _ => new Lazy<Task<DataSnapshot>>(async () =>
+        {
+            if (await _artifacts.FindAsync(plan.RunId, SnapshotArtifact, CancellationToken.None).ConfigureAwait(false) is null)
+            {
+                var now = await _datasets.TakeSnapshotAsync(CancellationToken.None).ConfigureAwait(false);
+                if (plan.DataSnapshotId is { } wanted && !string.Equals(wanted, now.Id, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException($"Run '{plan.RunId}' asks for data snapshot {wanted}, but the data is now at {now.Id}; a snapshot can only be pinned while it is current.");
+                }
+
+                await _artifacts.CreateAsync(plan.RunId, SnapshotArtifact, BinaryData.FromObjectAsJson(now), CancellationToken.None).ConfigureAwait(false);
+            }
+
+            // Everyone uses the stored one: the first writer won.
+            var stored = (await _artifacts.ReadAsync(plan.RunId, SnapshotArtifact, null, CancellationToken.None).ConfigureAwait(false)).ToObjectFromJson<DataSnapshot>()
+                ?? throw new InvalidDataException($"Run '{plan.RunId}': the pinned snapshot is empty.");
+            if (plan.DataSnapshotId is { } expected && !string.Equals(expected, stored.Id, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"Run '{plan.RunId}' was pinned to data snapshot {stored.Id}, not {expected}.");
+            }
+
+            return stored;
+        }));
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _snapshots.TryRemove(new KeyValuePair<string, Lazy<Task<DataSnapshot>>>(plan.RunId, lazy));
+            throw;
+        }
+    }
+
+    private async Task<RunData> LoadDataAsync(PretrainingPlan plan, DataSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var (train, validation, test) = RunData.Split(snapshot.Categories, c => c.CategoryId, plan.Seed, plan.ValidationFraction, plan.TestFraction);
+        var raw = new Dictionary<string, List<StoredExample>>(StringComparer.Ordinal);
+        int? numeric = null;
+        var hasText = false;
+        foreach (var category in snapshot.Categories)
+        {
+            var examples = new List<StoredExample>();
+            await foreach (var example in _datasets.ReadExamplesAsync(category, null, cancellationToken).ConfigureAwait(false))
+            {
+                if (example.Features is { Count: > 0 } features)
+                {
+                    if (numeric is { } n && n != features.Count)
+                    {
+                        throw new InvalidDataException($"Category '{category.CategoryId}' has examples with {features.Count} features; others have {n}. Pretraining needs one numeric dimension.");
+                    }
+
+                    numeric = features.Count;
+                }
+
+                hasText |= !string.IsNullOrWhiteSpace(example.Text);
+                examples.Add(example);
+            }
+
+            raw[category.CategoryId] = examples;
+        }
+
+        var featurizerOptions = new FeaturizerOptions { NumericDimension = numeric ?? 0, TextDimension = hasText ? plan.TextDimension : 0 };
+        featurizerOptions.Validate();
+        var featurizer = new Featurizer(featurizerOptions);
+        LabelledCategory Featurize(CategorySnapshot category)
+        {
+            var byLabel = raw[category.CategoryId]
+                .GroupBy(e => e.Label, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => (IReadOnlyList<float[]>)[.. g.Select(e => featurizer.Featurize(new CatalogItem(e.Features, e.Text)))], StringComparer.Ordinal);
+            return new LabelledCategory(category.CategoryId, featurizer.OutputDimension, byLabel);
+        }
+
+        var data = new RunData(snapshot.Id, featurizerOptions, [.. train.Select(Featurize)], [.. validation.Select(Featurize)], [.. test.Select(Featurize)]);
+        Log.DataLoaded(_logger, snapshot.Id, snapshot.ExampleCount, snapshot.Categories.Count, stopwatch.Elapsed.TotalMilliseconds);
+        return data;
+    }
+}

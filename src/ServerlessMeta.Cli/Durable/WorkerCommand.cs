@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using ServerlessMeta.Orchestration.Local;
+
+namespace ServerlessMeta.Cli.Durable;
+
+/// <summary>
+/// <c>smeta worker</c>: a Durable Task worker process for pretraining on a task hub (the local engine:
+/// DurableTask.AzureStorage, Azurite locally). Any number of them can share a hub; each takes activities
+/// from the shared work-item queue. Runs until interrupted (Ctrl+C, SIGTERM).
+/// </summary>
+internal static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var storage = new Option<string?>("--storage") { Description = "Storage connection string (default: the SMETA_STORAGE environment variable)." };
+        var container = new Option<string>("--container") { Description = "Blob container of ServerlessMeta's data.", DefaultValueFactory = _ => "serverlessmeta" };
+        var table = new Option<string>("--table") { Description = "Table of ServerlessMeta's metadata.", DefaultValueFactory = _ => "ServerlessMeta" };
+        var hub = new Option<string>("--task-hub") { Description = "Durable task hub name.", DefaultValueFactory = _ => "smetapretraining" };
+        var workerId = new Option<string>("--worker-id") { Description = "This worker's identity (partition leases, shard results).", DefaultValueFactory = _ => $"{Environment.MachineName}-{Environment.ProcessId}" };
+        var activities = new Option<int>("--activities") { Description = "Activities run at once (default: the number of cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var visibility = new Option<int>("--visibility-timeout") { Description = "Seconds before a dead worker's in-flight work items are re-delivered.", DefaultValueFactory = _ => 15 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log every shard and round." };
+        var command = new Command("worker", "Run a Durable Task worker for pretraining on a task hub (local engine over Azure Storage or Azurite).")
+        {
+            storage, container, table, hub, workerId, activities, visibility, verbose,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var connection = parse.GetValue(storage) ?? Environment.GetEnvironmentVariable("SMETA_STORAGE");
+            if (string.IsNullOrWhiteSpace(connection))
+            {
+                await Console.Error.WriteLineAsync("No storage: pass --storage or set SMETA_STORAGE to a connection string.").ConfigureAwait(false);
+                return 2;
+            }
+
+            var id = parse.GetValue(workerId)!;
+            await using var services = LocalPretrainingHost.CreateServices(connection, parse.GetValue(container)!, parse.GetValue(table)!, id, logging => logging
+                .AddSimpleConsole(o => o.SingleLine = true)
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddFilter("ServerlessMeta", parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information));
+            var engine = new LocalEngineOptions
+            {
+                ConnectionString = connection,
+                TaskHubName = parse.GetValue(hub)!,
+                WorkerId = id,
+                MaxConcurrentActivities = Math.Max(1, parse.GetValue(activities)),
+                VisibilityTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(visibility))),
+            };
+            await using var worker = await LocalDurableWorker.StartAsync(engine, services, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"worker {id} ready on task hub {engine.TaskHubName}");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine($"worker {id} stopping");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,98 @@
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ServerlessMeta.Orchestration.Local;
+
+/// <summary>
+/// A Durable Task worker without the Functions host: a DurableTask.Core <see cref="TaskHubWorker"/> over
+/// <see cref="AzureStorageOrchestrationService"/> that runs the class-based orchestrators and activities
+/// of <see cref="PretrainingTasks"/> through <see cref="DurableTaskShimFactory"/>. Activities are created
+/// from the service provider per execution (they are thin wrappers over singleton services).
+/// </summary>
+public sealed class LocalDurableWorker : IAsyncDisposable
+{
+    private readonly TaskHubWorker _worker;
+    private bool _stopped;
+
+    private LocalDurableWorker(TaskHubWorker worker, AzureStorageOrchestrationService service)
+    {
+        _worker = worker;
+        Service = service;
+    }
+
+    public AzureStorageOrchestrationService Service { get; }
+
+    public static async Task<LocalDurableWorker> StartAsync(LocalEngineOptions options, IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        var service = new AzureStorageOrchestrationService(options.ToSettings(loggers));
+        await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var worker = new TaskHubWorker(service, loggers);
+        worker.AddTaskOrchestrations([.. PretrainingTasks.Orchestrators.Select(o => (ObjectCreator<TaskOrchestration>)new OrchestrationCreator(o.Name, o.Type, services, loggers))]);
+        worker.AddTaskActivities([.. PretrainingTasks.Activities.Select(a => (ObjectCreator<TaskActivity>)new ActivityCreator(a.Name, a.Type, services, loggers))]);
+        await worker.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new LocalDurableWorker(worker, service);
+    }
+
+    /// <summary>Stops taking work and waits for work items in progress.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _worker.StopAsync(isForced: false).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _worker.Dispose();
+    }
+
+    /// <summary>A new shim around a new orchestrator for every execution (shims are not reusable).</summary>
+    private sealed class OrchestrationCreator : ObjectCreator<TaskOrchestration>
+    {
+        private readonly Type _type;
+        private readonly IServiceProvider _services;
+        private readonly ILoggerFactory _loggers;
+
+        public OrchestrationCreator(string name, Type type, IServiceProvider services, ILoggerFactory loggers)
+        {
+            Name = name;
+            Version = string.Empty;
+            _type = type;
+            _services = services;
+            _loggers = loggers;
+        }
+
+        public override TaskOrchestration Create() =>
+            new DurableTaskShimFactory(null, _loggers).CreateOrchestration(new TaskName(Name), (ITaskOrchestrator)ActivatorUtilities.CreateInstance(_services, _type));
+    }
+
+    private sealed class ActivityCreator : ObjectCreator<TaskActivity>
+    {
+        private readonly Type _type;
+        private readonly IServiceProvider _services;
+        private readonly ILoggerFactory _loggers;
+
+        public ActivityCreator(string name, Type type, IServiceProvider services, ILoggerFactory loggers)
+        {
+            Name = name;
+            Version = string.Empty;
+            _type = type;
+            _services = services;
+            _loggers = loggers;
+        }
+
+        public override TaskActivity Create() =>
+            new DurableTaskShimFactory(null, _loggers).CreateActivity(new TaskName(Name), (ITaskActivity)ActivatorUtilities.CreateInstance(_services, _type));
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.DurableTask;
+using ServerlessMeta.Application;
+
+namespace ServerlessMeta.Orchestration;
+
+/// <summary>Pins the data snapshot and writes the round-0 checkpoint.</summary>
+public sealed class PrepareRunActivity(PretrainingService service) : TaskActivity<PretrainingPlan, PreparedRun>
+{
+    public const string Name = nameof(PrepareRunActivity);
+
+    public override Task<PreparedRun> RunAsync(TaskActivityContext context, PretrainingPlan input) => service.PrepareAsync(input);
+}
+
+/// <summary>One shard's summed meta-update for one round, written as a blob.</summary>
+public sealed class ComputeShardActivity(PretrainingService service) : TaskActivity<ShardRequest, ShardResult>
+{
+    public const string Name = nameof(ComputeShardActivity);
+
+    public override Task<ShardResult> RunAsync(TaskActivityContext context, ShardRequest input) => service.ComputeShardAsync(input);
+}
+
+/// <summary>Sums the round's updates, applies one outer step, writes the next checkpoint (at most once per round).</summary>
+public sealed class AggregateRoundActivity(PretrainingService service) : TaskActivity<AggregateRequest, AggregateResult>
+{
+    public const string Name = nameof(AggregateRoundActivity);
+
+    public override Task<AggregateResult> RunAsync(TaskActivityContext context, AggregateRequest input) => service.AggregateAsync(input);
+}
+
+/// <summary>Held-out accuracy and loss of a checkpoint beside nearest centroid.</summary>
+public sealed class EvaluateCheckpointActivity(PretrainingService service) : TaskActivity<EvaluationRequest, EvaluationResult>
+{
+    public const string Name = nameof(EvaluateCheckpointActivity);
+
+    public override Task<EvaluationResult> RunAsync(TaskActivityContext context, EvaluationRequest input) => service.EvaluateAsync(input);
+}
+
+/// <summary>Tests the best checkpoint against the baseline and registers it if it wins.</summary>
+public sealed class FinishRunActivity(PretrainingService service) : TaskActivity<FinishRequest, PretrainingOutcome>
+{
+    public const string Name = nameof(FinishRunActivity);
+
+    public override Task<PretrainingOutcome> RunAsync(TaskActivityContext context, FinishRequest input) => service.FinishAsync(input);
+}
+
+/// <summary>Every orchestrator and activity of pretraining, for hosts that register them by name.</summary>
+public static class PretrainingTasks
+{
+    public static IReadOnlyList<(string Name, Type Type)> Activities { get; } =
+    [
+        (PrepareRunActivity.Name, typeof(PrepareRunActivity)),
+        (ComputeShardActivity.Name, typeof(ComputeShardActivity)),
+        (AggregateRoundActivity.Name, typeof(AggregateRoundActivity)),
+        (EvaluateCheckpointActivity.Name, typeof(EvaluateCheckpointActivity)),
+        (FinishRunActivity.Name, typeof(FinishRunActivity)),
+    ];
+
+    public static IReadOnlyList<(string Name, Type Type)> Orchestrators { get; } =
+    [
+        (PretrainingOrchestrator.Name, typeof(PretrainingOrchestrator)),
+    ];
+}

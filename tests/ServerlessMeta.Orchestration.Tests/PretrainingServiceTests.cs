@@ -1,0 +1,146 @@
+using ServerlessMeta.Application;
+using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Tasks;
+using ServerlessMeta.Orchestration.Tests.Infrastructure;
+
+namespace ServerlessMeta.Orchestration.Tests;
+
+/// <summary>The application steps the activities wrap, on real storage: idempotency and the data split.</summary>
+[Collection(AzuriteCollectionDefinition.Name)]
+public sealed class PretrainingServiceTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_re_executed_aggregate_step_never_applies_an_update_twice_nor_leaves_two_checkpoints()
+    {
+        await using var environment = await DurableEnvironment.CreateAsync(azurite);
+        var service = environment.Pretraining;
+        var plan = PretrainingOrchestrationTests.SmallPlan("idempotent", "fomaml", rounds: 3);
+        var prepared = await service.PrepareAsync(plan);
+        Assert.Equal(prepared.Initial, (await service.PrepareAsync(plan)).Initial);
+
+        var shards = new List<ShardResult>();
+        for (var shard = 0; shard < plan.Shards; shard++)
+        {
+            var first = await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
+            var again = await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
+            Assert.Equal(first.ETag, again.ETag);
+            Assert.Equal(first.LossSum, again.LossSum);
+            shards.Add(first);
+        }
+
+        // Three executions of the same step, two of them concurrent: exactly one applies.
+        var request = new AggregateRequest(plan, 1, prepared.Initial, shards);
+        var concurrent = await Task.WhenAll(Task.Run(() => service.AggregateAsync(request)), Task.Run(() => service.AggregateAsync(request)));
+        var later = await service.AggregateAsync(request);
+        var results = concurrent.Append(later).ToList();
+        Assert.Single(results, r => r.Applied);
+        Assert.Single(results.Select(r => r.Checkpoint).Distinct());
+
+        var checkpoints = new List<string>();
+        await foreach (var name in environment.Artifacts.ListAsync(plan.RunId, "checkpoints/"))
+        {
+            checkpoints.Add(name);
+        }
+
+        Assert.Equal([PretrainingService.CheckpointName(0), PretrainingService.CheckpointName(1)], checkpoints);
+
+        // The stored round-1 checkpoint took exactly one outer step.
+        using var stored = await environment.CheckpointAsync(plan.RunId, 1);
+        Assert.Equal(1, stored.Optimizer.Step);
+        using var reference = await environment.InProcessReferenceAsync(plan, 1);
+        Assert.True(DurableEnvironment.MaxDifference(stored, reference) <= 1e-5);
+    }
+
+    [Fact]
+    public async Task A_shard_reads_only_the_checkpoint_version_named_by_its_ETag()
+    {
+        await using var environment = await DurableEnvironment.CreateAsync(azurite);
+        var service = environment.Pretraining;
+        var plan = PretrainingOrchestrationTests.SmallPlan("etag", "protonet", rounds: 1);
+        var prepared = await service.PrepareAsync(plan);
+        var wrong = prepared.Initial with { ETag = "\"0x8DEADBEEF\"" };
+        await Assert.ThrowsAsync<Storage.ConflictException>(() => service.ComputeShardAsync(new ShardRequest(plan, 1, 0, wrong)));
+    }
+
+    [Fact]
+    public async Task Held_out_categories_are_chosen_deterministically_and_never_sampled_for_training()
+    {
+        await using var environment = await DurableEnvironment.CreateAsync(azurite);
+        var plan = PretrainingOrchestrationTests.SmallPlan("split", "protonet", rounds: 1);
+        var data = await environment.Pretraining.GetDataAsync(plan);
+        var train = data.Train.Select(c => c.CategoryId).ToHashSet();
+        var heldOut = data.Validation.Concat(data.Test).Select(c => c.CategoryId).ToList();
+        Assert.NotEmpty(data.Validation);
+        Assert.NotEmpty(data.Test);
+        Assert.DoesNotContain(heldOut, train.Contains);
+        Assert.Equal(20, train.Count + heldOut.Count);
+
+        // Every training episode's examples come from training categories only.
+        var trainingVectors = data.Train.SelectMany(c => c.ExamplesByLabel.Values.SelectMany(v => v)).Select(Key).ToHashSet();
+        foreach (var episode in Learning.Training.TaskSampling.SampleRound(data.TrainingSampler(plan), plan.Seed, 1, 0, 50))
+        {
+            Assert.All(Rows(episode.Support.Features, episode.Support.Dimension).Concat(Rows(episode.Query.Features, episode.Query.Dimension)), row => Assert.Contains(Key(row), trainingVectors));
+        }
+
+        // The split depends on the ids and the seed only.
+        var ids = data.Train.Concat(data.Validation).Concat(data.Test).Select(c => c.CategoryId).Reverse().ToList();
+        var again = RunData.Split(ids, id => id, plan.Seed, plan.ValidationFraction, plan.TestFraction);
+        Assert.Equal(data.Validation.Select(c => c.CategoryId), again.Validation);
+        Assert.Equal(data.Test.Select(c => c.CategoryId), again.Test);
+        var otherSeed = RunData.Split(ids, id => id, plan.Seed + 1, plan.ValidationFraction, plan.TestFraction);
+        Assert.NotEqual(again.Validation.Concat(again.Test), otherSeed.Validation.Concat(otherSeed.Test));
+    }
+
+    [Fact]
+    public void Plans_are_validated()
+    {
+        var plan = PretrainingOrchestrationTests.SmallPlan("valid", "protonet", rounds: 1);
+        plan.Validate();
+        Assert.Throws<ArgumentException>(() => (plan with { Shards = 9 }).Validate());
+        Assert.Throws<ArgumentException>(() => (plan with { RunId = "Bad_Id" }).Validate());
+        Assert.Throws<ArgumentException>(() => (plan with { Algorithm = "sgd" }).Validate());
+        Assert.Equal(MetaAlgorithm.ProtoNet, plan.ParsedAlgorithm);
+    }
+
+    private static IEnumerable<float[]> Rows(float[] features, int dimension) =>
+        Enumerable.Range(0, features.Length / dimension).Select(i => features.AsSpan(i * dimension, dimension).ToArray());
+
+    private static string Key(float[] row) => Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+}
+
+/// <summary>The serving rule: a meta-model that does not beat the baseline is kept, not served.</summary>
+[Collection(AzuriteCollectionDefinition.Name)]
+public sealed class ServingRuleTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_meta_model_that_does_not_beat_nearest_centroid_is_kept_not_registered_and_the_outcome_says_why()
+    {
+        // Labels far apart with almost no spread and no nuisance: nearest centroid is perfect, so nothing can beat it.
+        var separable = new SyntheticCatalogOptions { ItemsPerLabel = 16, MinLabels = 5, MaxLabels = 6, Text = false, NuisanceFactors = 0, WithinLabelSpread = 0.01 };
+        await using var environment = await DurableEnvironment.CreateAsync(azurite, catalog: separable);
+        var service = environment.Pretraining;
+        var plan = PretrainingOrchestrationTests.SmallPlan("kept", "protonet", rounds: 1);
+        var prepared = await service.PrepareAsync(plan);
+        var shards = new List<ShardResult>();
+        for (var shard = 0; shard < plan.Shards; shard++)
+        {
+            shards.Add(await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial)));
+        }
+
+        var round1 = (await service.AggregateAsync(new AggregateRequest(plan, 1, prepared.Initial, shards))).Checkpoint;
+        var outcome = await service.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
+
+        Assert.Equal(1.0, outcome.BaselineAccuracy);
+        Assert.False(outcome.Served);
+        Assert.Null(outcome.Version);
+        Assert.Contains("does not beat the baseline", outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal($"runs/{plan.RunId}/model.smeta", outcome.ModelBlob);
+        Assert.NotNull(await environment.Artifacts.FindAsync(plan.RunId, "model.smeta"));
+        Assert.Empty(await environment.VersionsOfRunAsync(plan.RunId));
+
+        // Finishing again (a re-executed step) changes nothing.
+        var again = await service.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
+        Assert.Equal(outcome.Reason, again.Reason);
+        Assert.Empty(await environment.VersionsOfRunAsync(plan.RunId));
+    }
+}
