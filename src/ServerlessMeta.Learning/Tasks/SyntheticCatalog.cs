@@ -67,11 +67,12 @@ public sealed record SyntheticCatalogOptions
         TestCategories = 20,
         NumericFeatures = 0,
         NuisanceFactors = 0,
-        LatentDimension = 24,
-        TopicWordsPerDirection = 12,
-        FillerVocabulary = 400,
-        WordsPerItem = 6,
-        FillerProbability = 0.5,
+        LatentDimension = 12,
+        WithinLabelSpread = 0.6,
+        TopicWordsPerDirection = 5,
+        FillerVocabulary = 300,
+        WordsPerItem = 10,
+        FillerProbability = 0.45,
         TextDimension = 512,
     };
 
