@@ -63,6 +63,9 @@ public sealed class ModelCommandTests : IDisposable
         var (exit, _, error) = ConsoleCapture.Run("bench", "sinusoid", "--shots", "7");
         Assert.NotEqual(0, exit);
         Assert.Contains("Argument '7' not recognized", error, StringComparison.Ordinal);
+        (exit, _, error) = ConsoleCapture.Run("bench", "sinusoid", "--iterations", "0");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--iterations must be a positive number", error, StringComparison.Ordinal);
         (exit, _, error) = ConsoleCapture.Run("bench", "catalog", "--ways", "51");
         Assert.NotEqual(0, exit);
         Assert.Contains("--ways must be between 2 and 50", error, StringComparison.Ordinal);

@@ -16,7 +16,12 @@ namespace ServerlessMeta.Cli.Benchmarks;
 /// </summary>
 internal static class SinusoidBenchmark
 {
-    public const int DefaultIterations = 10_000;
+    /// <summary>
+    /// Meta-iterations when --iterations is not given: 10,000, and 20,000 for first-order MAML, whose
+    /// one-step figure at 20 shots still misses the published MAML value after 10,000 (0.877 vs 0.48)
+    /// and meets it after 20,000 (0.476); see docs/benchmarks.md.
+    /// </summary>
+    public static int DefaultIterationsFor(MetaAlgorithm algorithm) => algorithm == MetaAlgorithm.FoMaml ? 20_000 : 10_000;
     public const int MetaBatchSize = 25;
     public const int EvaluationTasks = 600;
     public const int EvaluationPoints = 100;
@@ -34,8 +39,17 @@ internal static class SinusoidBenchmark
         var algorithm = BenchmarkOptions.Algorithm("maml", "maml", "fomaml", "reptile", "metasgd");
         var shots = new Option<int>("--shots") { Description = "Examples per task: 5|10|20.", DefaultValueFactory = _ => 10 };
         shots.AcceptOnlyFromAmong("5", "10", "20");
-        var iterations = BenchmarkOptions.Iterations(DefaultIterations);
-        iterations.Positive();
+        var iterations = new Option<int?>("--iterations")
+        {
+            Description = "Meta-training iterations (default 10000; 20000 for fomaml).",
+        };
+        iterations.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is <= 0)
+            {
+                result.AddError("--iterations must be a positive number.");
+            }
+        });
         var seed = BenchmarkOptions.Seed();
         var threads = BenchmarkOptions.Threads();
         threads.Positive();
@@ -47,16 +61,20 @@ internal static class SinusoidBenchmark
         {
             algorithm, shots, iterations, seed, threads, json, innerLearningRate, innerSteps, save,
         };
-        command.SetAction(parse => Run(
-            BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
-            parse.GetValue(shots),
-            parse.GetValue(iterations),
-            parse.GetValue(seed),
-            parse.GetValue(threads),
-            parse.GetValue(json),
-            parse.GetValue(innerLearningRate),
-            parse.GetValue(innerSteps),
-            parse.GetValue(save)));
+        command.SetAction(parse =>
+        {
+            var chosen = BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!);
+            return Run(
+                chosen,
+                parse.GetValue(shots),
+                parse.GetValue(iterations) ?? DefaultIterationsFor(chosen),
+                parse.GetValue(seed),
+                parse.GetValue(threads),
+                parse.GetValue(json),
+                parse.GetValue(innerLearningRate),
+                parse.GetValue(innerSteps),
+                parse.GetValue(save));
+        });
         return command;
     }
 
