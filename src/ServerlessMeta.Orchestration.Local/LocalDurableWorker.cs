@@ -35,8 +35,10 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         var service = new AzureStorageOrchestrationService(options.ToSettings(loggers));
         await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         var worker = new TaskHubWorker(service, loggers);
-        worker.AddTaskOrchestrations([.. PretrainingTasks.Orchestrators.Select(o => (ObjectCreator<TaskOrchestration>)new OrchestrationCreator(o.Name, o.Type, services, loggers))]);
-        worker.AddTaskActivities([.. PretrainingTasks.Activities.Select(a => (ObjectCreator<TaskActivity>)new ActivityCreator(a.Name, a.Type, services, loggers))]);
+        worker.AddTaskOrchestrations([.. PretrainingTasks.Orchestrators.Select(o => (ObjectCreator<TaskOrchestration>)new ShimCreator<TaskOrchestration>(o.Name, () =>
+            new DurableTaskShimFactory(null, loggers).CreateOrchestration(new TaskName(o.Name), (ITaskOrchestrator)ActivatorUtilities.CreateInstance(services, o.Type))))]);
+        worker.AddTaskActivities([.. PretrainingTasks.Activities.Select(a => (ObjectCreator<TaskActivity>)new ShimCreator<TaskActivity>(a.Name, () =>
+            new DurableTaskShimFactory(null, loggers).CreateActivity(new TaskName(a.Name), (ITaskActivity)ActivatorUtilities.CreateInstance(services, a.Type))))]);
         await worker.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         return new LocalDurableWorker(worker, service);
     }
@@ -57,42 +59,18 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         _worker.Dispose();
     }
 
-    /// <summary>A new shim around a new orchestrator for every execution (shims are not reusable).</summary>
-    private sealed class OrchestrationCreator : ObjectCreator<TaskOrchestration>
+    /// <summary>A new shim around a new class-based task for every execution (shims are not reusable).</summary>
+    private sealed class ShimCreator<T> : ObjectCreator<T>
     {
-        private readonly Type _type;
-        private readonly IServiceProvider _services;
-        private readonly ILoggerFactory _loggers;
+        private readonly Func<T> _create;
 
-        public OrchestrationCreator(string name, Type type, IServiceProvider services, ILoggerFactory loggers)
+        public ShimCreator(string name, Func<T> create)
         {
             Name = name;
             Version = string.Empty;
-            _type = type;
-            _services = services;
-            _loggers = loggers;
+            _create = create;
         }
 
-        public override TaskOrchestration Create() =>
-            new DurableTaskShimFactory(null, _loggers).CreateOrchestration(new TaskName(Name), (ITaskOrchestrator)ActivatorUtilities.CreateInstance(_services, _type));
-    }
-
-    private sealed class ActivityCreator : ObjectCreator<TaskActivity>
-    {
-        private readonly Type _type;
-        private readonly IServiceProvider _services;
-        private readonly ILoggerFactory _loggers;
-
-        public ActivityCreator(string name, Type type, IServiceProvider services, ILoggerFactory loggers)
-        {
-            Name = name;
-            Version = string.Empty;
-            _type = type;
-            _services = services;
-            _loggers = loggers;
-        }
-
-        public override TaskActivity Create() =>
-            new DurableTaskShimFactory(null, _loggers).CreateActivity(new TaskName(Name), (ITaskActivity)ActivatorUtilities.CreateInstance(_services, _type));
+        public override T Create() => _create();
     }
 }
