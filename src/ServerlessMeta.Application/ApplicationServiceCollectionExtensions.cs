@@ -1,12 +1,16 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Application;
 
 /// <summary>Registers the application services (after <c>AddServerlessMetaStorage</c>).</summary>
 public static class ApplicationServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="PretrainingService"/> as a singleton (it caches data and checkpoints per process).</summary>
+    /// <summary>
+    /// Registers <see cref="PretrainingService"/> and <see cref="CategoryService"/> as singletons (they cache
+    /// data, checkpoints and models per process).
+    /// </summary>
     public static IServiceCollection AddServerlessMetaApplication(this IServiceCollection services, Action<PretrainingServiceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -17,7 +21,9 @@ public static class ApplicationServiceCollectionExtensions
         }
 
         services.AddLogging();
+        services.AddOptions<CategoryServiceOptions>();
         services.TryAddSingleton<PretrainingService>();
+        services.TryAddSingleton<CategoryService>();
         return services;
     }
 }

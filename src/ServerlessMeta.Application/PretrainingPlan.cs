@@ -83,19 +83,35 @@ public sealed record PretrainingPlan
     public void Validate()
     {
         StorageIds.Validate(RunId, "runId");
-        _ = ParsedAlgorithm;
-        Check(Rounds is >= 1 and <= 1_000_000, "rounds must be between 1 and 1000000.");
-        Check(MetaBatchSize >= 1, "metaBatchSize must be positive.");
-        Check(Shards >= 1 && Shards <= MetaBatchSize, "shards must be between 1 and metaBatchSize.");
-        Check(Ways is >= 2 and <= 50, "ways must be between 2 and 50.");
-        Check(Shots >= 1 && QueriesPerClass >= 1 && EvaluationQueriesPerClass >= 1, "shots and query sizes must be positive.");
-        Check(CheckpointPeriod >= 1, "checkpointPeriod must be positive.");
-        Check(ValidationInterval >= 0, "validationInterval must not be negative.");
-        Check(ValidationEpisodes >= 1 && TestEpisodes >= 1, "evaluation episode counts must be positive.");
-        Check(ValidationFraction is > 0 and < 1 && TestFraction is > 0 and < 1 && ValidationFraction + TestFraction < 1, "validationFraction and testFraction must be in (0, 1) with a sum below 1.");
-        Check(HiddenWidth >= 1 && TextDimension >= 0, "hiddenWidth must be positive and textDimension not negative.");
-        Check(LocalSteps is >= 1 and <= 1000, "localSteps must be between 1 and 1000.");
-        Check(ThreadsPerShard >= 1, "threadsPerShard must be positive.");
+        try
+        {
+            _ = ParsedAlgorithm;
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), "algorithm", e);
+        }
+
+        Check(Rounds is >= 1 and <= 1_000_000, "rounds", "rounds must be between 1 and 1000000.");
+        Check(MetaBatchSize is >= 1 and <= 100_000, "metaBatchSize", "metaBatchSize must be between 1 and 100000.");
+        Check(Shards >= 1 && Shards <= MetaBatchSize, "shards", "shards must be between 1 and metaBatchSize.");
+        Check(Ways is >= 2 and <= 50, "ways", "ways must be between 2 and 50.");
+        Check(Shots is >= 1 and <= 1000, "shots", "shots must be between 1 and 1000.");
+        Check(QueriesPerClass is >= 1 and <= 1000, "queriesPerClass", "queriesPerClass must be between 1 and 1000.");
+        Check(EvaluationQueriesPerClass is >= 1 and <= 1000, "evaluationQueriesPerClass", "evaluationQueriesPerClass must be between 1 and 1000.");
+        Check(CheckpointPeriod >= 1, "checkpointPeriod", "checkpointPeriod must be positive.");
+        Check(ValidationInterval >= 0, "validationInterval", "validationInterval must not be negative.");
+        Check(ValidationEpisodes is >= 1 and <= 100_000, "validationEpisodes", "validationEpisodes must be between 1 and 100000.");
+        Check(TestEpisodes is >= 1 and <= 100_000, "testEpisodes", "testEpisodes must be between 1 and 100000.");
+        Check(ValidationFraction is > 0 and < 1, "validationFraction", "validationFraction must be in (0, 1).");
+        Check(TestFraction is > 0 and < 1 && ValidationFraction + TestFraction < 1, "testFraction", "testFraction must be in (0, 1) with validationFraction + testFraction below 1.");
+        Check(HiddenWidth is >= 1 and <= 4096, "hiddenWidth", "hiddenWidth must be between 1 and 4096.");
+        Check(TextDimension is >= 0 and <= 1 << 16, "textDimension", "textDimension must be between 0 and 65536.");
+        Check(InnerLearningRate is null or (> 0 and <= 10), "innerLearningRate", "innerLearningRate must be in (0, 10].");
+        Check(InnerSteps is null or (>= 1 and <= 100), "innerSteps", "innerSteps must be between 1 and 100.");
+        Check(OuterLearningRate is null or (> 0 and <= 10), "outerLearningRate", "outerLearningRate must be in (0, 10].");
+        Check(LocalSteps is >= 1 and <= 1000, "localSteps", "localSteps must be between 1 and 1000.");
+        Check(ThreadsPerShard is >= 1 and <= 64, "threadsPerShard", "threadsPerShard must be between 1 and 64.");
     }
 
     /// <summary>The hyper-parameters recorded with the registered meta-model.</summary>
@@ -120,11 +136,11 @@ public sealed record PretrainingPlan
         };
     }
 
-    private static void Check(bool condition, string message)
+    private static void Check(bool condition, string field, string message)
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw new ArgumentException(message, field);
         }
     }
 }

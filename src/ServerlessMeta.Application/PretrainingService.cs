@@ -43,13 +43,6 @@ public sealed class PretrainingService
     private const string TaskCountKey = "taskCount";
     private const string LossSumKey = "lossSum";
 
-    private static readonly Lazy<bool> TorchConfigured = new(() =>
-    {
-        // One intra-op thread: small models gain nothing from it and it keeps results bit-reproducible.
-        TorchSharp.torch.set_num_threads(1);
-        return true;
-    });
-
     private readonly DatasetStore _datasets;
     private readonly MetaModelRegistry _registry;
     private readonly RunArtifactStore _artifacts;
@@ -69,7 +62,7 @@ public sealed class PretrainingService
         _artifacts = artifacts;
         _options = options.Value;
         _logger = logger;
-        _ = TorchConfigured.Value;
+        TorchRuntime.Configure();
     }
 
     public string WorkerId => _options.WorkerId;
@@ -129,6 +122,28 @@ public sealed class PretrainingService
 
         Log.Prepared(_logger, plan.RunId, data.SnapshotId, data.Train.Count, data.Validation.Count, data.Test.Count);
         return new PreparedRun(data.SnapshotId, data.Train.Count, data.Validation.Count, data.Test.Count, data.Featurizer.OutputDimension, initial);
+    }
+
+    /// <summary>
+    /// Why the stored data cannot feed <paramref name="plan"/> yet, or null when it can: pretraining needs
+    /// at least three categories (train, validation, test) with <see cref="PretrainingPlan.Ways"/> labels of
+    /// <see cref="PretrainingPlan.Shots"/> + <see cref="PretrainingPlan.QueriesPerClass"/> examples each.
+    /// Reads only the category rows, not the data.
+    /// </summary>
+    public async Task<string?> CheckDataAsync(PretrainingPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var snapshot = plan.DataSnapshotId is null ? await _datasets.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false) : null;
+        if (snapshot is null)
+        {
+            return null;
+        }
+
+        var needed = plan.Shots + plan.QueriesPerClass;
+        var eligible = snapshot.Categories.Count(c => c.LabelCounts.Values.Count(n => n >= needed) >= plan.Ways);
+        return eligible >= 3
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"Pretraining needs at least 3 categories with {plan.Ways} labels of {needed} examples each ({plan.Shots} shots + {plan.QueriesPerClass} queries); {eligible} of the {snapshot.Categories.Count} categories with data qualify. Ingest more with POST /api/categories/{{id}}/examples.");
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed record PretrainingRunState(string InstanceId, OrchestrationStatus 
 /// Starts and watches pretraining orchestrations on a task hub. Inputs are serialised with the
 /// System.Text.Json converter the worker shims read them with.
 /// </summary>
-public sealed class LocalDurableClient
+public sealed class LocalDurableClient : IPretrainingRuns
 {
     private readonly TaskHubClient _client;
     private readonly ShimJsonDataConverter _json = ShimJsonDataConverter.Default;
@@ -40,14 +40,65 @@ public sealed class LocalDurableClient
     /// Starts a run. The instance id is the run id, and starting a run whose orchestration is pending or
     /// running is refused (<see cref="DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException"/>).
     /// </summary>
-    public async Task<string> StartPretrainingAsync(PretrainingPlan plan)
+    public Task<string> StartPretrainingAsync(PretrainingPlan plan) => StartAsync(plan);
+
+    /// <inheritdoc/>
+    public async Task<string> StartAsync(PretrainingPlan plan, string? instanceId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         plan.Validate();
-        var instance = await _client.CreateOrchestrationInstanceAsync(
-            PretrainingOrchestrator.Name, string.Empty, plan.RunId, new PretrainingInput(plan), null,
-            [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.ContinuedAsNew]).ConfigureAwait(false);
-        return instance.InstanceId;
+        try
+        {
+            var instance = await _client.CreateOrchestrationInstanceAsync(
+                PretrainingOrchestrator.Name, string.Empty, instanceId ?? plan.RunId, new PretrainingInput(plan), null,
+                [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.ContinuedAsNew]).ConfigureAwait(false);
+            return instance.InstanceId;
+        }
+        catch (DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException e)
+        {
+            throw new PretrainingRunConflictException($"Pretraining run '{instanceId ?? plan.RunId}' is already pending or running.", e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<PretrainingRunStatus?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        var state = await GetStateAsync(instanceId).ConfigureAwait(false);
+        if (state is null)
+        {
+            return null;
+        }
+
+        var core = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var status = state.RuntimeStatus switch
+        {
+            OrchestrationStatus.Pending => PretrainingRunStatus.Pending,
+            OrchestrationStatus.Completed => PretrainingRunStatus.Completed,
+            OrchestrationStatus.Failed => PretrainingRunStatus.Failed,
+            OrchestrationStatus.Terminated or OrchestrationStatus.Canceled => PretrainingRunStatus.Terminated,
+            _ => PretrainingRunStatus.Running,
+        };
+        return new PretrainingRunStatus(
+            state.InstanceId, status, state.Progress, state.Outcome, state.Failure,
+            core is null ? null : new DateTimeOffset(DateTime.SpecifyKind(core.CreatedTime, DateTimeKind.Utc)),
+            core is null ? null : new DateTimeOffset(DateTime.SpecifyKind(core.LastUpdatedTime, DateTimeKind.Utc)));
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken = default)
+    {
+        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        if (state is null)
+        {
+            return false;
+        }
+
+        if (state.OrchestrationStatus is OrchestrationStatus.Pending or OrchestrationStatus.Running or OrchestrationStatus.ContinuedAsNew or OrchestrationStatus.Suspended)
+        {
+            await _client.TerminateInstanceAsync(state.OrchestrationInstance, reason).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     public async Task<PretrainingRunState?> GetStateAsync(string instanceId)

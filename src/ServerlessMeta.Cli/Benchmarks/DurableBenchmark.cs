@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessMeta.Application;
-using ServerlessMeta.Cli.Durable;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Evaluation;
 using ServerlessMeta.Learning.Models;

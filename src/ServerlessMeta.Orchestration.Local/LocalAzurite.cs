@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ServerlessMeta.Cli.Durable;
+namespace ServerlessMeta.Orchestration.Local;
 
 /// <summary>
-/// Azurite from the repository's node_modules on free loopback ports with in-memory persistence (and
+/// A private Azurite from the repository's node_modules on free loopback ports with in-memory persistence (and
 /// --skipApiVersionCheck, which the current storage clients need), stopped on dispose.
 /// </summary>
-internal sealed class LocalAzurite : IDisposable
+public sealed class LocalAzurite : IDisposable
 {
     private const string Account = "devstoreaccount1";
 

@@ -1,0 +1,52 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace ServerlessMeta.Api;
+
+/// <summary>An RFC 9457 problem body; <see cref="Field"/> names the offending JSON field, route value or header.</summary>
+public sealed record ProblemBody(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("title")] string Title,
+    [property: JsonPropertyName("status")] int Status,
+    [property: JsonPropertyName("detail")] string Detail,
+    [property: JsonPropertyName("field")] string? Field,
+    [property: JsonPropertyName("instance")] string? Instance);
+
+/// <summary>Builds problem+json results; both hosts (and the local host's key check) use it.</summary>
+public static class ApiProblems
+{
+    public const string ContentType = "application/problem+json";
+
+    private const string TypeBase = "https://serverlessmeta.dev/problems/";
+
+    public static IResult Validation(HttpRequest request, string detail, string? field) =>
+        Create(request, StatusCodes.Status400BadRequest, "validation", "The request is invalid.", detail, field);
+
+    public static IResult NotFound(HttpRequest request, string detail, string field) =>
+        Create(request, StatusCodes.Status404NotFound, "not-found", "The resource does not exist.", detail, field);
+
+    public static IResult Conflict(HttpRequest request, string detail, string? field) =>
+        Create(request, StatusCodes.Status409Conflict, "conflict", "The request conflicts with the current state.", detail, field);
+
+    public static IResult TooLarge(HttpRequest request, long limit) =>
+        Create(request, StatusCodes.Status413PayloadTooLarge, "body-too-large", "The request body is too large.", $"The body exceeds the limit of {limit} bytes.", "body");
+
+    public static IResult Unauthorized(HttpRequest request, string detail) =>
+        Create(request, StatusCodes.Status401Unauthorized, "unauthorized", "A valid key is required.", detail, "x-functions-key");
+
+    public static IResult ServerError(HttpRequest request, string detail) =>
+        Create(request, StatusCodes.Status500InternalServerError, "server-error", "The server failed to handle the request.", detail, null);
+
+    public static IResult Create(HttpRequest request, int status, string type, string title, string detail, string? field)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var body = new ProblemBody(TypeBase + type, title, status, detail, field, request.Path.Value);
+        return Results.Json(body, ApiJson.Options, ContentType, status);
+    }
+}
+
+/// <summary>Thrown inside a handler to answer with a problem at once.</summary>
+internal sealed class ApiProblemException(IResult result) : Exception
+{
+    public IResult Result { get; } = result;
+}

@@ -1,0 +1,404 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerlessMeta.Application;
+using ServerlessMeta.Application.Categories;
+using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Data;
+using ServerlessMeta.Orchestration;
+using ServerlessMeta.Storage;
+
+namespace ServerlessMeta.Api;
+
+/// <summary>
+/// The HTTP handlers, shared verbatim by the Functions app and the local host: parse and validate,
+/// call an application service, shape the response. A client's mistake gets problem+json (RFC 9457)
+/// naming the field, and nothing is stored.
+/// </summary>
+public sealed partial class ServerlessMetaApi(CategoryService categories, PretrainingService pretraining, IOptions<ApiOptions> options, TimeProvider time, ILogger<ServerlessMetaApi> logger)
+{
+    private readonly ApiOptions _options = options.Value;
+
+    public Task<IResult> CreateCategoryAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        var body = await ReadBodyAsync<CreateCategoryBody>(request, required: true, cancellationToken).ConfigureAwait(false);
+        var categoryId = body!.CategoryId ?? throw new ArgumentException("categoryId is required.", "categoryId");
+        StorageIds.Validate(categoryId, "categoryId");
+        var examples = Examples(body.Examples);
+        IReadOnlyList<string>? labels = null;
+        if (body.Labels is not null)
+        {
+            labels = [.. body.Labels.Select((l, i) => string.IsNullOrWhiteSpace(l) ? throw new ArgumentException($"labels[{i}] is empty.", $"labels[{i}]") : l)];
+        }
+
+        var result = await categories.CreateAsync(new CreateCategoryCommand(categoryId, examples, body.Algorithm, Adaptation(body.Adaptation)), labels, cancellationToken).ConfigureAwait(false);
+        request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{categoryId}";
+        return Json(result, StatusCodes.Status201Created);
+    });
+
+    public Task<IResult> ListCategoriesAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        var list = await categories.ListAsync(cancellationToken).ConfigureAwait(false);
+        return Json(new { items = list.Select(CategoryView) }, StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> GetCategoryAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+        Json(CategoryView(await categories.GetAsync(Id(id), cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK));
+
+    public Task<IResult> PredictAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var body = await ReadBodyAsync<PredictBody>(request, required: true, cancellationToken).ConfigureAwait(false);
+        if (body!.Items is null)
+        {
+            throw new ArgumentException("items is required.", "items");
+        }
+
+        var items = body.Items.Select((item, i) => item is null
+            ? throw new ArgumentException($"items[{i}] is null.", $"items[{i}]")
+            : new CatalogItem(Features(item.Features, $"items[{i}].features"), item.Text)).ToList();
+        try
+        {
+            return Json(await categories.PredictAsync(id, items, body.Version, cancellationToken).ConfigureAwait(false), StatusCodes.Status200OK);
+        }
+        catch (ModelVersionNotFoundException e) when (body.Version is null)
+        {
+            throw new ApiProblemException(ApiProblems.NotFound(request, e.Message, "id"));
+        }
+    });
+
+    public Task<IResult> FeedbackAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var body = await ReadBodyAsync<FeedbackBody>(request, required: true, cancellationToken).ConfigureAwait(false);
+        var result = await categories.AddFeedbackAsync(id, Examples(body!.Examples), Adaptation(body.Adaptation), cancellationToken).ConfigureAwait(false);
+        request.HttpContext.Response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/{ApiRoutes.Prefix}/categories/{id}/versions/{result.Version}/model");
+        return Json(result, StatusCodes.Status201Created);
+    });
+
+    public Task<IResult> AddExamplesAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var body = await ReadBodyAsync<ExamplesBody>(request, required: true, cancellationToken).ConfigureAwait(false);
+        var result = await categories.IngestAsync(id, Examples(body!.Examples), cancellationToken).ConfigureAwait(false);
+        if (result.Created)
+        {
+            request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{id}";
+        }
+
+        return Json(result, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> ListVersionsAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var category = await categories.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var versions = await categories.ListVersionsAsync(id, cancellationToken).ConfigureAwait(false);
+        return Json(new
+        {
+            items = versions.Select(v => new
+            {
+                version = v.Version,
+                algorithm = v.Algorithm,
+                metaModelVersion = v.MetaModelVersion,
+                createdAt = v.CreatedAt,
+                metrics = v.Metrics,
+                hyperparameters = v.Hyperparameters,
+                size = v.Size,
+                sha256 = v.Sha256,
+                serving = v.Version == category.ServingVersion,
+            }),
+        }, StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> DownloadModelAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var number = Version(version);
+        await using var download = await categories.DownloadModelAsync(id, number, cancellationToken).ConfigureAwait(false);
+        var bytes = download.ToArray();
+        request.HttpContext.Response.Headers.ETag = $"\"{download.Sha256}\"";
+        request.HttpContext.Response.Headers["x-smeta-sha256"] = download.Sha256;
+        return Results.File(bytes, "application/octet-stream", string.Create(CultureInfo.InvariantCulture, $"{id}-v{number}.smeta"));
+    });
+
+    public Task<IResult> PromoteAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        id = Id(id);
+        var number = Version(version);
+        return Json(CategoryView(await categories.PromoteAsync(id, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> StartPretrainingAsync(HttpRequest request, IPretrainingRuns runs, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var body = await ReadBodyAsync<PretrainingBody>(request, required: false, cancellationToken).ConfigureAwait(false);
+        var plan = Plan(body);
+        plan.Validate();
+        if (await pretraining.CheckDataAsync(plan, cancellationToken).ConfigureAwait(false) is { } shortage)
+        {
+            throw new ApiProblemException(ApiProblems.Conflict(request, shortage, "data"));
+        }
+
+        var instanceId = await runs.StartAsync(plan, null, cancellationToken).ConfigureAwait(false);
+        var statusUri = $"{request.Scheme}://{request.Host}/{ApiRoutes.Prefix}/pretraining/{instanceId}";
+        request.HttpContext.Response.Headers.Location = statusUri;
+        LogPretrainingStarted(logger, instanceId, plan.Algorithm, plan.Rounds);
+        return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
+    });
+
+    public Task<IResult> GetPretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        StorageIds.Validate(instanceId, "instanceId");
+        var status = await runs.GetAsync(instanceId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ApiProblemException(ApiProblems.NotFound(request, $"No pretraining run '{instanceId}'.", "instanceId"));
+        return Json(status, StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> TerminatePretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        StorageIds.Validate(instanceId, "instanceId");
+        if (!await runs.TerminateAsync(instanceId, "Terminated through the API.", cancellationToken).ConfigureAwait(false))
+        {
+            throw new ApiProblemException(ApiProblems.NotFound(request, $"No pretraining run '{instanceId}'.", "instanceId"));
+        }
+
+        var statusUri = $"{request.Scheme}://{request.Host}/{ApiRoutes.Prefix}/pretraining/{instanceId}";
+        request.HttpContext.Response.Headers.Location = statusUri;
+        return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
+    });
+
+    public Task<IResult> ListMetaModelsAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        var versions = await categories.ListMetaModelsAsync(cancellationToken).ConfigureAwait(false);
+        return Json(new
+        {
+            items = versions.Select((v, i) => new
+            {
+                version = v.Version,
+                algorithm = v.Algorithm,
+                createdAt = v.CreatedAt,
+                metrics = v.Metrics,
+                lineage = new { pretrainingRunId = v.PretrainingRunId, dataSnapshotId = v.DataSnapshotId, iterations = v.Iterations, hyperparameters = v.Hyperparameters },
+                serving = i == 0,
+                size = v.Size,
+                sha256 = v.Sha256,
+            }),
+        }, StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> HealthAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    {
+        var health = await categories.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        return Json(new
+        {
+            status = health.StorageReachable ? "healthy" : "unhealthy",
+            storage = new { reachable = health.StorageReachable, error = health.StorageError },
+            servingMetaModel = health.ServingMetaModelVersion is { } v ? new { version = v, algorithm = health.ServingMetaModelAlgorithm } : null,
+            buildVersion = health.BuildVersion,
+            time = time.GetUtcNow(),
+        }, health.StorageReachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    });
+
+    private static IResult Json(object value, int status) => Results.Json(value, ApiJson.Options, statusCode: status);
+
+    private static object CategoryView(CategoryInfo c) => new
+    {
+        categoryId = c.Id,
+        labels = c.Labels,
+        exampleCount = c.ExampleCount,
+        servingVersion = c.ServingVersion,
+        latestVersion = c.LatestVersion,
+        createdAt = c.CreatedAt,
+        labelCounts = c.LabelCounts,
+        featureCount = c.FeatureCount,
+    };
+
+    private static string Id(string id)
+    {
+        StorageIds.Validate(id, "id");
+        return id;
+    }
+
+    private static int Version(string version) =>
+        int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= 1
+            ? number
+            : throw new ArgumentException($"version must be a positive integer, got '{version}'.", "version");
+
+    private static List<LabelledItem> Examples(List<ExampleBody?>? examples)
+    {
+        if (examples is null)
+        {
+            throw new ArgumentException("examples is required.", "examples");
+        }
+
+        return [.. examples.Select((e, i) => e is null
+            ? throw new ArgumentException($"examples[{i}] is null.", $"examples[{i}]")
+            : new LabelledItem(Features(e.Features, $"examples[{i}].features"), e.Text, e.Label!))];
+    }
+
+    /// <summary>Doubles to floats, refusing values a float cannot hold (they would become infinity).</summary>
+    private static float[]? Features(double[]? features, string field)
+    {
+        if (features is null || features.Length == 0)
+        {
+            return null;
+        }
+
+        var result = new float[features.Length];
+        for (var j = 0; j < features.Length; j++)
+        {
+            if (!double.IsFinite(features[j]) || Math.Abs(features[j]) > float.MaxValue)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{field}[{j}] = {features[j]:R} is outside the range of a 32-bit float."), field);
+            }
+
+            result[j] = (float)features[j];
+        }
+
+        return result;
+    }
+
+    private static AdaptationOptions? Adaptation(AdaptationBody? body) => body is null ? null : new AdaptationOptions(body.Steps, body.LearningRate);
+
+    private PretrainingPlan Plan(PretrainingBody? body)
+    {
+        var defaults = new PretrainingPlan { RunId = "defaults", Algorithm = "protonet" };
+        var runId = body?.RunId ?? string.Create(CultureInfo.InvariantCulture, $"run-{time.GetUtcNow():yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}");
+        return new PretrainingPlan
+        {
+            RunId = runId,
+            Algorithm = body?.Algorithm ?? defaults.Algorithm,
+            Rounds = body?.Rounds ?? defaults.Rounds,
+            MetaBatchSize = body?.MetaBatchSize ?? defaults.MetaBatchSize,
+            Ways = body?.Ways ?? defaults.Ways,
+            Shots = body?.Shots ?? defaults.Shots,
+            QueriesPerClass = body?.QueriesPerClass ?? defaults.QueriesPerClass,
+            Shards = body?.Shards ?? Math.Min(defaults.Shards, body?.MetaBatchSize ?? defaults.MetaBatchSize),
+            Seed = body?.Seed ?? defaults.Seed,
+            CheckpointPeriod = body?.CheckpointPeriod ?? defaults.CheckpointPeriod,
+            DataSnapshotId = body?.DataSnapshotId,
+            LocalSteps = body?.LocalSteps ?? defaults.LocalSteps,
+            ValidationInterval = body?.ValidationInterval ?? defaults.ValidationInterval,
+            ValidationEpisodes = body?.ValidationEpisodes ?? defaults.ValidationEpisodes,
+            TestEpisodes = body?.TestEpisodes ?? defaults.TestEpisodes,
+            HiddenWidth = body?.HiddenWidth ?? defaults.HiddenWidth,
+            InnerLearningRate = body?.InnerLearningRate,
+            InnerSteps = body?.InnerSteps,
+            OuterLearningRate = body?.OuterLearningRate,
+        };
+    }
+
+    /// <summary>Reads the body up to the configured limit (413 beyond) and parses it (400 naming the JSON path on failure).</summary>
+    private async Task<T?> ReadBodyAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
+        where T : class
+    {
+        var limit = _options.MaxRequestBodyBytes;
+        if (request.ContentLength > limit)
+        {
+            throw new ApiProblemException(ApiProblems.TooLarge(request, limit));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw new ApiProblemException(ApiProblems.TooLarge(request, limit));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return required ? throw new ArgumentException("A JSON body is required.", "body") : null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), ApiJson.Options)
+                ?? (required ? throw new ArgumentException("The body must be a JSON object, not null.", "body") : null);
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is null or "$" ? "body" : e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
+            var detail = e.Path is null ? $"The body is not valid JSON: {e.Message}" : $"{field}: {Describe(e)}";
+            throw new ArgumentException(detail, field, e);
+        }
+    }
+
+    private static string Describe(JsonException e)
+    {
+        var message = e.Message;
+        if (message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            return "the value has the wrong JSON type for this field.";
+        }
+
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+
+    private async Task<IResult> HandleAsync(HttpRequest request, Func<Task<IResult>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            return await handler().ConfigureAwait(false);
+        }
+        catch (ApiProblemException e)
+        {
+            return e.Result;
+        }
+        catch (ArgumentException e)
+        {
+            return ApiProblems.Validation(request, Clean(e), e.ParamName ?? "body");
+        }
+        catch (CategoryNotFoundException e)
+        {
+            return ApiProblems.NotFound(request, e.Message, "id");
+        }
+        catch (ModelVersionNotFoundException e)
+        {
+            return ApiProblems.NotFound(request, e.Message, "version");
+        }
+        catch (CategoryAlreadyExistsException e)
+        {
+            return ApiProblems.Conflict(request, e.Message, "categoryId");
+        }
+        catch (PretrainingRunConflictException e)
+        {
+            return ApiProblems.Conflict(request, e.Message, "runId");
+        }
+        catch (ConflictException e)
+        {
+            return ApiProblems.Conflict(request, e.Message, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ApiProblems.TooLarge(request, _options.MaxRequestBodyBytes);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogFailed(logger, request.Method, request.Path.Value ?? string.Empty, e);
+            return ApiProblems.ServerError(request, "An unexpected error occurred; it has been logged.");
+        }
+    }
+
+    private static string Clean(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+
+    [LoggerMessage(EventId = 7301, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Pretraining {InstanceId} started: {Algorithm}, {Rounds} rounds")]
+    private static partial void LogPretrainingStarted(ILogger logger, string instanceId, string algorithm, int rounds);
+}

@@ -1,0 +1,66 @@
+using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Data;
+
+namespace ServerlessMeta.Application.Categories;
+
+/// <summary>Create a category from a few labelled examples and adapt a model to it.</summary>
+/// <param name="CategoryId">The new category's id (a storage id).</param>
+/// <param name="Examples">Its labelled examples (every label needs at least one).</param>
+/// <param name="Algorithm">Which meta-model to adapt (wire name); null: the serving meta-model's.</param>
+/// <param name="Adaptation">Inner-loop steps and learning rate; null fields take the meta-model's defaults.</param>
+public sealed record CreateCategoryCommand(string CategoryId, IReadOnlyList<LabelledItem> Examples, string? Algorithm = null, AdaptationOptions? Adaptation = null);
+
+/// <summary>A model version just adapted and stored for a category.</summary>
+/// <param name="CategoryId">The category.</param>
+/// <param name="Version">The stored version.</param>
+/// <param name="MetaModelVersion">The meta-model it was adapted from; null when adapted from scratch.</param>
+/// <param name="Algorithm">The algorithm of the stored model ("nearest-centroid" when the baseline won).</param>
+/// <param name="Labels">Its labels, in the order of its outputs.</param>
+/// <param name="Metrics">What was measured while adapting.</param>
+/// <param name="Timings">Where the time went.</param>
+/// <param name="Note">Anything the caller should know, e.g. that no meta-model existed yet.</param>
+public sealed record CategoryModelResult(
+    string CategoryId,
+    int Version,
+    int? MetaModelVersion,
+    string Algorithm,
+    IReadOnlyList<string> Labels,
+    AdaptationMetrics Metrics,
+    AdaptationTimings Timings,
+    string? Note);
+
+/// <summary>Quality figures of an adaptation.</summary>
+/// <param name="Examples">Examples adapted on.</param>
+/// <param name="SupportAccuracy">Accuracy of the stored model on the examples it was adapted on.</param>
+/// <param name="Estimate">How the held-out estimate was made ("leave-one-out" or "k-fold cross-validation"); null with fewer than 2 examples of some label.</param>
+/// <param name="Folds">Folds of that estimate.</param>
+/// <param name="MetaModelAccuracy">Held-out estimate of the meta-model's adaptation (or the from-scratch model's).</param>
+/// <param name="BaselineAccuracy">Held-out estimate of nearest centroid on the raw features, same folds.</param>
+/// <param name="EstimatedAccuracy">The held-out estimate of the model stored.</param>
+/// <param name="Chosen">"meta-model", "from-scratch" or "nearest-centroid": what was stored.</param>
+/// <param name="AdaptationSteps">Inner-loop steps taken by the stored model (0 for nearest centroid).</param>
+public sealed record AdaptationMetrics(
+    int Examples,
+    double SupportAccuracy,
+    string? Estimate,
+    int? Folds,
+    double? MetaModelAccuracy,
+    double? BaselineAccuracy,
+    double? EstimatedAccuracy,
+    string Chosen,
+    int AdaptationSteps);
+
+/// <summary>Milliseconds spent in each phase of an adaptation request.</summary>
+public sealed record AdaptationTimings(double LoadMs, double AdaptMs, double EstimateMs, double StoreMs, double TotalMs);
+
+/// <summary>One item's prediction: the top label and the probability of every label (they sum to 1).</summary>
+public sealed record Prediction(string Label, IReadOnlyDictionary<string, double> Probabilities);
+
+/// <summary>Predictions of one model version, in the order of the items.</summary>
+public sealed record PredictionResult(string CategoryId, int Version, IReadOnlyList<Prediction> Predictions);
+
+/// <summary>What a bulk ingest stored.</summary>
+public sealed record IngestResult(string CategoryId, bool Created, int Appended, long ExampleCount, IReadOnlyDictionary<string, long> LabelCounts);
+
+/// <summary>The service's health: storage reachable and the serving meta-model.</summary>
+public sealed record HealthReport(bool StorageReachable, string? StorageError, int? ServingMetaModelVersion, string? ServingMetaModelAlgorithm, string BuildVersion);

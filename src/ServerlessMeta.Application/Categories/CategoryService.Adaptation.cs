@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Data;
+using ServerlessMeta.Learning.Evaluation;
+using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Models;
+using ServerlessMeta.Learning.Tasks;
+using ServerlessMeta.Storage;
+
+namespace ServerlessMeta.Application.Categories;
+
+public sealed partial class CategoryService
+{
+    /// <summary>
+    /// Which model to adapt: the newest meta-model (of the requested algorithm), or a freshly initialised
+    /// one when there is none or the category's data does not fit it.
+    /// </summary>
+    private async Task<AdaptationSource> ChooseSourceAsync(MetaAlgorithm? requested, IReadOnlyList<LabelledItem> examples, bool fallBackToScratch, CancellationToken cancellationToken)
+    {
+        var versions = await MetaModelVersionsAsync(cancellationToken).ConfigureAwait(false);
+        var wire = requested?.ToWireName();
+        var candidate = versions.FirstOrDefault(v => wire is null || string.Equals(v.Algorithm, wire, StringComparison.Ordinal));
+        string note;
+        if (candidate is not null)
+        {
+            var model = await LoadMetaModelAsync(candidate.Version, cancellationToken).ConfigureAwait(false);
+            var featurizer = new Featurizer(model.Featurizer ?? throw new InvalidOperationException($"Meta-model version {candidate.Version} has no featurizer."));
+            if (!fallBackToScratch || Fits(featurizer, examples))
+            {
+                return new AdaptationSource(model, candidate.Version, featurizer, Owned: false, Note: null);
+            }
+
+            note = string.Create(CultureInfo.InvariantCulture, $"The category's data does not fit meta-model version {candidate.Version} (its features or text differ): adapted a freshly initialised model instead.");
+        }
+        else
+        {
+            note = wire is null
+                ? "No meta-model has been registered yet: adapted a freshly initialised model from scratch. Run pretraining to get a meta-learned initialisation."
+                : $"No {wire} meta-model has been registered yet: adapted a freshly initialised {wire} model from scratch.";
+        }
+
+        var algorithm = requested ?? ParseAlgorithm(_options.DefaultAlgorithm);
+        var options = ScratchFeaturizer(examples, "examples");
+        var scratch = MetaModel.Create(algorithm, Config(options), MetaLearningOptions.DefaultsFor(algorithm, TaskKind.Classification), options);
+        return new AdaptationSource(scratch, null, new Featurizer(options), Owned: true, note);
+    }
+
+    private static bool Fits(Featurizer featurizer, IReadOnlyList<LabelledItem> examples)
+    {
+        try
+        {
+            featurizer.FeaturizeMany([.. examples.Select(e => e.Item)], "examples");
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The featurizer a model from scratch gets: the examples' numeric width, and hashed text when any example has text.</summary>
+    private FeaturizerOptions ScratchFeaturizer(IReadOnlyList<LabelledItem> examples, string field)
+    {
+        var first = examples.FirstOrDefault(e => e.Features is { Count: > 0 });
+        var options = new FeaturizerOptions
+        {
+            NumericDimension = first?.Features!.Count ?? 0,
+            TextDimension = examples.Any(e => !string.IsNullOrWhiteSpace(e.Text)) ? _options.ScratchTextDimension : 0,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            var index = examples.ToList().IndexOf(first!);
+            throw new ArgumentException(e.Message, $"{field}[{Math.Max(0, index)}].features", e);
+        }
+
+        return options;
+    }
+
+    private ModelConfig Config(FeaturizerOptions featurizer) =>
+        new() { TaskKind = TaskKind.Classification, InputDimension = featurizer.OutputDimension, HiddenWidths = [_options.ScratchHiddenWidth] };
+
+    /// <summary>
+    /// Adapts the source to the support set; with 2+ examples of every label, estimates held-out accuracy
+    /// of that adaptation and of nearest centroid on the raw features by stratified k-fold cross-validation
+    /// on the same folds, and keeps nearest centroid if it is strictly better.
+    /// </summary>
+    private AdaptationOutcome Adapt(AdaptationSource source, SupportSet support, AdaptationOptions adaptation)
+    {
+        var set = support.Set;
+        var ways = support.Labels.Count;
+        var clock = Stopwatch.StartNew();
+        var adapted = source.Model.Adapt(set, support.Labels, adaptation);
+        var adaptMs = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var perLabel = new int[ways];
+        foreach (var c in set.Classes!)
+        {
+            perLabel[c]++;
+        }
+
+        var folds = Math.Min(_options.MaxFolds, perLabel.Min());
+        double? metaAccuracy = null;
+        double? baselineAccuracy = null;
+        if (folds >= 2)
+        {
+            (metaAccuracy, baselineAccuracy) = CrossValidate(source.Model, set, support.Labels, adaptation, folds);
+        }
+
+        var estimateMs = clock.Elapsed.TotalMilliseconds;
+        var choice = source.MetaModelVersion is null ? ScratchChoice : MetaModelChoice;
+        var algorithm = source.Model.Algorithm.ToWireName();
+        var metaModelVersion = source.MetaModelVersion;
+        var note = source.Note;
+        if (baselineAccuracy > metaAccuracy)
+        {
+            adapted.Dispose();
+            adapted = NearestCentroidModel(source.Featurizer.Options, set, support.Labels);
+            var what = source.MetaModelVersion is { } v ? $"meta-model version {v}" : "the model adapted from scratch";
+            note = string.Create(CultureInfo.InvariantCulture, $"Nearest centroid on the raw features ({baselineAccuracy:F3}) beat {what} ({metaAccuracy:F3}) in {folds}-fold cross-validation, so nearest centroid is stored.");
+            choice = NearestCentroidChoice;
+            algorithm = NearestCentroidChoice;
+            metaModelVersion = null;
+        }
+
+        var supportAccuracy = Accuracy(adapted.Predict(set.Features, set.Count), set.Classes!, ways);
+        var metrics = new AdaptationMetrics(
+            set.Count,
+            Math.Round(supportAccuracy, 6),
+            folds >= 2 ? string.Create(CultureInfo.InvariantCulture, $"{folds}-fold cross-validation") : null,
+            folds >= 2 ? folds : null,
+            Round(metaAccuracy),
+            Round(baselineAccuracy),
+            Round(choice == NearestCentroidChoice ? baselineAccuracy : metaAccuracy),
+            choice,
+            adapted.AdaptationSteps);
+        return new AdaptationOutcome(adapted, algorithm, metaModelVersion, metrics, adaptMs, estimateMs, note);
+    }
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 6) : null;
+
+    /// <summary>Stratified folds: the i-th example of each label goes to fold i mod k, so every training fold keeps every label.</summary>
+    private static (double Meta, double Baseline) CrossValidate(MetaModel model, TaskSet set, IReadOnlyList<string> labels, AdaptationOptions adaptation, int folds)
+    {
+        var ways = labels.Count;
+        var fold = new int[set.Count];
+        var seen = new int[ways];
+        for (var i = 0; i < set.Count; i++)
+        {
+            fold[i] = seen[set.Classes![i]]++ % folds;
+        }
+
+        var metaCorrect = 0;
+        var baselineCorrect = 0;
+        for (var f = 0; f < folds; f++)
+        {
+            var train = Select(set, i => fold[i] != f);
+            var test = Select(set, i => fold[i] == f);
+            using (var adapted = model.Adapt(train, labels, adaptation))
+            {
+                metaCorrect += Correct(adapted.Predict(test.Features, test.Count), test.Classes!, ways);
+            }
+
+            var predicted = NearestCentroid.Fit(train, ways).Classify(test.Features, test.Count);
+            baselineCorrect += predicted.Where((p, i) => p == test.Classes![i]).Count();
+        }
+
+        return ((double)metaCorrect / set.Count, (double)baselineCorrect / set.Count);
+    }
+
+    private static TaskSet Select(TaskSet set, Func<int, bool> keep)
+    {
+        var rows = Enumerable.Range(0, set.Count).Where(keep).ToArray();
+        var features = new float[rows.Length * set.Dimension];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            set.Features.AsSpan(rows[r] * set.Dimension, set.Dimension).CopyTo(features.AsSpan(r * set.Dimension));
+        }
+
+        return TaskSet.ForClassification(features, set.Dimension, [.. rows.Select(r => set.Classes![r])]);
+    }
+
+    private static int Correct(float[] probabilities, int[] classes, int ways)
+    {
+        var correct = 0;
+        for (var i = 0; i < classes.Length; i++)
+        {
+            var row = probabilities.AsSpan(i * ways, ways);
+            var best = 0;
+            for (var c = 1; c < ways; c++)
+            {
+                if (row[c] > row[best])
+                {
+                    best = c;
+                }
+            }
+
+            correct += best == classes[i] ? 1 : 0;
+        }
+
+        return correct;
+    }
+
+    private static double Accuracy(float[] probabilities, int[] classes, int ways) => (double)Correct(probabilities, classes, ways) / classes.Length;
+
+    /// <summary>
+    /// Nearest centroid on the raw features as a storable model: a prototypical network whose embedding is
+    /// still the identity (its initialisation), adapted with no steps, so its prototypes are the class means.
+    /// </summary>
+    private AdaptedModel NearestCentroidModel(FeaturizerOptions featurizer, TaskSet set, IReadOnlyList<string> labels)
+    {
+        using var model = MetaModel.Create(MetaAlgorithm.ProtoNet, Config(featurizer), MetaLearningOptions.DefaultsFor(MetaAlgorithm.ProtoNet, TaskKind.Classification), featurizer);
+        return model.Adapt(set, labels, new AdaptationOptions(Steps: 0));
+    }
+
+    private async Task<CategoryModelVersion> StoreAsync(string categoryId, AdaptationOutcome outcome, IReadOnlyList<LabelledItem> examples, bool promote, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        outcome.Model.Save(buffer, new Dictionary<string, string>(StringComparer.Ordinal) { ["categoryId"] = categoryId, ["chosen"] = outcome.Metrics.Chosen });
+        buffer.Position = 0;
+        var c = CultureInfo.InvariantCulture;
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["examples"] = outcome.Metrics.Examples,
+            ["supportAccuracy"] = outcome.Metrics.SupportAccuracy,
+        };
+        AddIf(metrics, "metaModelAccuracy", outcome.Metrics.MetaModelAccuracy);
+        AddIf(metrics, "baselineAccuracy", outcome.Metrics.BaselineAccuracy);
+        AddIf(metrics, "estimatedAccuracy", outcome.Metrics.EstimatedAccuracy);
+        AddIf(metrics, "folds", outcome.Metrics.Folds);
+        var hyperparameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["chosen"] = outcome.Metrics.Chosen,
+            ["adaptationSteps"] = outcome.Model.AdaptationSteps.ToString(c),
+            ["learningRate"] = outcome.Model.LearningRate.ToString("R", c),
+        };
+        if (outcome.Metrics.Estimate is { } estimate)
+        {
+            hyperparameters["estimate"] = estimate;
+        }
+
+        return await _categories.AddVersionAsync(categoryId, buffer, new NewCategoryModel
+        {
+            Algorithm = outcome.Algorithm,
+            MetaModelVersion = outcome.MetaModelVersion,
+            ExamplesHash = ExampleSetHash.Compute(ToStored(examples)),
+            Hyperparameters = hyperparameters,
+            Metrics = metrics,
+            Promote = promote,
+        }, cancellationToken).ConfigureAwait(false);
+
+        static void AddIf(Dictionary<string, double> metrics, string name, double? value)
+        {
+            if (value is { } v)
+            {
+                metrics[name] = v;
+            }
+        }
+    }
+
+    private CategoryModelResult Result(string categoryId, int version, AdaptationOutcome outcome, IReadOnlyList<string> labels, Stopwatch load, Stopwatch store, Stopwatch total)
+    {
+        var timings = new AdaptationTimings(
+            Math.Round(load.Elapsed.TotalMilliseconds, 3),
+            Math.Round(outcome.AdaptMs, 3),
+            Math.Round(outcome.EstimateMs, 3),
+            Math.Round(store.Elapsed.TotalMilliseconds, 3),
+            Math.Round(total.Elapsed.TotalMilliseconds, 3));
+        LogAdapted(_logger, categoryId, version, outcome.Algorithm, outcome.MetaModelVersion, outcome.Metrics.Chosen, outcome.Metrics.EstimatedAccuracy ?? double.NaN, timings.TotalMs);
+        return new CategoryModelResult(categoryId, version, outcome.MetaModelVersion, outcome.Algorithm, labels, outcome.Metrics, timings, outcome.Note);
+    }
+
+    /// <summary>Registered meta-models, newest first, re-read at most every <see cref="CategoryServiceOptions.MetaModelRefreshInterval"/>.</summary>
+    private async Task<IReadOnlyList<MetaModelVersion>> MetaModelVersionsAsync(CancellationToken cancellationToken)
+    {
+        var now = Stopwatch.GetTimestamp();
+        lock (_choiceLock)
+        {
+            if (_versionsSeen is { } seen && Stopwatch.GetElapsedTime(seen.At, now) < _options.MetaModelRefreshInterval)
+            {
+                return seen.Versions;
+            }
+        }
+
+        var versions = await ListMetaModelsAsync(cancellationToken).ConfigureAwait(false);
+        lock (_choiceLock)
+        {
+            _versionsSeen = (now, versions);
+        }
+
+        return versions;
+    }
+
+    private async Task<MetaModel> LoadMetaModelAsync(int version, CancellationToken cancellationToken)
+    {
+        var lazy = _loadedMetaModels.GetOrAdd(version, v => new Lazy<Task<MetaModel>>(async () =>
+        {
+            await using var download = await _metaModels.DownloadVersionAsync(v, CancellationToken.None).ConfigureAwait(false);
+            return MetaModel.Load(download.Content);
+        }));
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!lazy.Value.IsCompletedSuccessfully && lazy.Value.IsCompleted)
+        {
+            _loadedMetaModels.TryRemove(new KeyValuePair<int, Lazy<Task<MetaModel>>>(version, lazy));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A category version's model, loaded once per process. Versions never change once written, so the
+    /// cache needs no invalidation; evicted models are left to the garbage collector rather than disposed,
+    /// since a concurrent request may still be predicting with them.
+    /// </summary>
+    private async Task<AdaptedModel> LoadModelAsync(string categoryId, int version, CancellationToken cancellationToken)
+    {
+        var key = (categoryId, version);
+        var lazy = _loadedModels.GetOrAdd(key, k =>
+        {
+            _modelOrder.Enqueue(k);
+            return new Lazy<Task<AdaptedModel>>(async () =>
+            {
+                await using var download = await _categories.DownloadVersionAsync(k.Category, k.Version, CancellationToken.None).ConfigureAwait(false);
+                return AdaptedModel.Load(download.Content);
+            });
+        });
+        while (_loadedModels.Count > _options.ModelCacheSize && _modelOrder.TryDequeue(out var oldest))
+        {
+            if (oldest != key)
+            {
+                _loadedModels.TryRemove(oldest, out _);
+            }
+        }
+
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (lazy.Value.IsFaulted)
+        {
+            _loadedModels.TryRemove(new KeyValuePair<(string, int), Lazy<Task<AdaptedModel>>>(key, lazy));
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 7221, Level = LogLevel.Information, Message = "Category {CategoryId} version {Version}: {Algorithm} from meta-model {MetaModelVersion}, chose {Chosen} (estimated accuracy {Estimate:F3}) in {Milliseconds:F1} ms")]
+    private static partial void LogAdapted(ILogger logger, string categoryId, int version, string algorithm, int? metaModelVersion, string chosen, double estimate, double milliseconds);
+
+    [LoggerMessage(EventId = 7222, Level = LogLevel.Warning, Message = "Health check: storage is not reachable")]
+    private static partial void LogHealthFailed(ILogger logger, Exception exception);
+
+    /// <summary>The model to adapt, and whether this request owns it (a model from scratch) or borrows it from the cache.</summary>
+    private sealed record AdaptationSource(MetaModel Model, int? MetaModelVersion, Featurizer Featurizer, bool Owned, string? Note)
+    {
+        public void Release()
+        {
+            if (Owned)
+            {
+                Model.Dispose();
+            }
+        }
+    }
+
+    private sealed record AdaptationOutcome(AdaptedModel Model, string Algorithm, int? MetaModelVersion, AdaptationMetrics Metrics, double AdaptMs, double EstimateMs, string? Note) : IDisposable
+    {
+        public void Dispose() => Model.Dispose();
+    }
+}
