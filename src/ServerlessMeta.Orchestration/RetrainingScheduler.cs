@@ -9,6 +9,9 @@ namespace ServerlessMeta.Orchestration;
 /// <summary>What the scheduled retraining uses: its plan template (the run id is set per run).</summary>
 public sealed class RetrainingOptions
 {
+    /// <summary>Configuration section bound to these options (e.g. <c>SMETA_RETRAINING__Rounds</c>).</summary>
+    public const string SectionName = "SMETA_RETRAINING";
+
     /// <summary>App setting holding the NCRONTAB schedule (six fields, seconds first) of the timer.</summary>
     public const string ScheduleSetting = "RETRAIN_SCHEDULE";
 
