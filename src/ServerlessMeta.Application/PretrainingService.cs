@@ -178,6 +178,8 @@ public sealed class PretrainingService
         ArgumentNullException.ThrowIfNull(request);
         var plan = request.Plan;
         var name = UpdateName(request.Round, request.Shard);
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.shard");
+        activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Round).SetTag("smeta.shard", request.Shard).SetTag("smeta.algorithm", plan.Algorithm);
         var stopwatch = Stopwatch.StartNew();
         var existing = await _artifacts.FindAsync(plan.RunId, name, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -218,6 +220,7 @@ public sealed class PretrainingService
 
         var written = await _artifacts.CreateAsync(plan.RunId, name, new BinaryData(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
         Log.ShardComputed(_logger, plan.RunId, request.Round, request.Shard, count, meanLoss, WorkerId, stopwatch.Elapsed.TotalMilliseconds);
+        ServerlessMetaTelemetry.ShardDuration.Record(stopwatch.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm));
         return new ShardResult(request.Shard, written.BlobName, written.ETag, count, meanLoss * count, WorkerId, stopwatch.Elapsed.TotalMilliseconds);
     }
 
@@ -243,6 +246,9 @@ public sealed class PretrainingService
 
         var meanLoss = shards.Sum(s => s.LossSum) / shards.Sum(s => s.TaskCount);
         var name = CheckpointName(request.Round);
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.aggregate");
+        activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Round).SetTag("smeta.algorithm", plan.Algorithm);
+        var aggregateClock = Stopwatch.StartNew();
         var existing = await _artifacts.FindAsync(plan.RunId, name, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
@@ -277,6 +283,10 @@ public sealed class PretrainingService
         }
 
         Log.Aggregated(_logger, plan.RunId, request.Round, taskCount, meanLoss, WorkerId);
+        var algorithmTag = new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm);
+        ServerlessMetaTelemetry.RoundDuration.Record(shards.Max(s => s.Milliseconds) + aggregateClock.Elapsed.TotalMilliseconds, algorithmTag);
+        ServerlessMetaTelemetry.MetaLoss.Record(meanLoss, algorithmTag);
+        activity?.SetTag("smeta.meta_loss", meanLoss);
         return new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: true, WorkerId);
     }
 
@@ -288,6 +298,8 @@ public sealed class PretrainingService
     {
         ArgumentNullException.ThrowIfNull(request);
         var plan = request.Plan;
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.evaluate");
+        activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Checkpoint.Round).SetTag("smeta.split", request.Split.ToString());
         var (episodes, baseline) = await GetEvaluationSetAsync(plan, request.Split, cancellationToken).ConfigureAwait(false);
         var model = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
         // Evaluation runs alone between rounds: use every core (results do not depend on the thread count).
@@ -295,6 +307,8 @@ public sealed class PretrainingService
         var accuracy = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads).Average();
         var loss = model.ComputeUpdate(episodes, threads).MeanLoss;
         Log.Evaluated(_logger, plan.RunId, request.Checkpoint.Round, request.Split, accuracy, loss, baseline);
+        ServerlessMetaTelemetry.HeldOutAccuracy.Record(accuracy, new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm), new KeyValuePair<string, object?>("smeta.split", request.Split.ToString()));
+        activity?.SetTag("smeta.accuracy", accuracy).SetTag("smeta.baseline_accuracy", baseline);
         return new EvaluationResult(request.Checkpoint.Round, request.Split, accuracy, loss, baseline, episodes.Count);
     }
 

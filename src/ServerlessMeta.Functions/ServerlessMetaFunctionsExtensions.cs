@@ -16,7 +16,8 @@ public static class ServerlessMetaFunctionsExtensions
     /// services, the HTTP API's handlers (<see cref="ServerlessMetaApi"/>, limits from section
     /// <see cref="ApiOptions.SectionName"/>), <see cref="RetrainingScheduler"/> (options from section
     /// <see cref="RetrainingOptions.SectionName"/>) and the pretraining orchestrator and activity classes that the
-    /// durable wrapper functions run.
+    /// durable wrapper functions run, and OpenTelemetry (Azure Monitor when
+    /// <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set).
     /// </summary>
     public static IHostApplicationBuilder AddServerlessMeta(this IHostApplicationBuilder builder)
     {
@@ -26,6 +27,7 @@ public static class ServerlessMetaFunctionsExtensions
         var services = builder.Services;
         services.AddServerlessMetaApplication();
         services.AddServerlessMetaApi();
+        builder.AddServerlessMetaTelemetry();
         services.AddOptions<RetrainingOptions>().Bind(builder.Configuration.GetSection(RetrainingOptions.SectionName));
         services.TryAddSingleton<RetrainingScheduler>();
         foreach (var (_, type) in PretrainingTasks.Orchestrators.Concat(PretrainingTasks.Activities))

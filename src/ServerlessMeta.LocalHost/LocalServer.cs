@@ -106,6 +106,7 @@ public sealed class LocalServer : IAsyncDisposable
             builder.AddServerlessMetaStorage();
             builder.Services.AddServerlessMetaApplication(o => o.WorkerId = engine.WorkerId);
             builder.Services.AddServerlessMetaApi(o => o.MaxRequestBodyBytes = options.MaxRequestBodyBytes);
+            builder.AddServerlessMetaTelemetry();
             builder.Services.AddOptions<RetrainingOptions>().BindConfiguration(RetrainingOptions.SectionName);
             builder.Services.AddSingleton<RetrainingScheduler>();
             builder.Services.AddSingleton(sp => new LocalDurableClient(engine, sp.GetRequiredService<ILoggerFactory>()));

@@ -273,6 +273,12 @@ public sealed partial class CategoryService
             Math.Round(store.Elapsed.TotalMilliseconds, 3),
             Math.Round(total.Elapsed.TotalMilliseconds, 3));
         LogAdapted(_logger, categoryId, version, outcome.Algorithm, outcome.MetaModelVersion, outcome.Metrics.Chosen, outcome.Metrics.EstimatedAccuracy ?? double.NaN, timings.TotalMs);
+        ServerlessMetaTelemetry.AdaptationDuration.Record(
+            timings.TotalMs,
+            new KeyValuePair<string, object?>("smeta.algorithm", outcome.Algorithm),
+            new KeyValuePair<string, object?>("smeta.chosen", outcome.Metrics.Chosen));
+        Activity.Current?.SetTag("smeta.version", version).SetTag("smeta.meta_model_version", outcome.MetaModelVersion).SetTag("smeta.chosen", outcome.Metrics.Chosen)
+            .SetTag("smeta.estimated_accuracy", outcome.Metrics.EstimatedAccuracy);
         return new CategoryModelResult(categoryId, version, outcome.MetaModelVersion, outcome.Algorithm, labels, outcome.Metrics, timings, outcome.Note);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
@@ -97,6 +98,8 @@ public sealed partial class CategoryService
     public async Task<CategoryModelResult> CreateAsync(CreateCategoryCommand command, IReadOnlyList<string>? declaredLabels = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.category.create");
+        activity?.SetTag("smeta.category_id", command.CategoryId).SetTag("smeta.examples", command.Examples?.Count ?? 0);
         var total = Stopwatch.StartNew();
         StorageIds.Validate(command.CategoryId, "categoryId");
         var adaptation = CheckAdaptation(command.Adaptation);
@@ -130,6 +133,8 @@ public sealed partial class CategoryService
     /// </summary>
     public async Task<CategoryModelResult> AddFeedbackAsync(string categoryId, IReadOnlyList<LabelledItem> examples, AdaptationOptions? adaptation = null, CancellationToken cancellationToken = default)
     {
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.category.feedback");
+        activity?.SetTag("smeta.category_id", categoryId).SetTag("smeta.examples", examples?.Count ?? 0);
         var total = Stopwatch.StartNew();
         StorageIds.Validate(categoryId, "id");
         adaptation = CheckAdaptation(adaptation);
@@ -219,6 +224,9 @@ public sealed partial class CategoryService
     /// <summary>Label probabilities of a version (the serving one by default) for each item.</summary>
     public async Task<PredictionResult> PredictAsync(string categoryId, IReadOnlyList<CatalogItem> items, int? version = null, CancellationToken cancellationToken = default)
     {
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.category.predict");
+        activity?.SetTag("smeta.category_id", categoryId).SetTag("smeta.items", items?.Count ?? 0);
+        var clock = Stopwatch.StartNew();
         StorageIds.Validate(categoryId, "id");
         if (items is null || items.Count == 0)
         {
@@ -279,6 +287,9 @@ public sealed partial class CategoryService
             predictions[i] = new Prediction(labels[best], map);
         }
 
+        activity?.SetTag("smeta.version", resolved);
+        ServerlessMetaTelemetry.PredictionDuration.Record(clock.Elapsed.TotalMilliseconds);
+        ServerlessMetaTelemetry.PredictedItems.Add(predictions.Length);
         return new PredictionResult(categoryId, resolved, predictions);
     }
 
@@ -382,7 +393,7 @@ public sealed partial class CategoryService
     }
 
     /// <summary>Checks what the featurizer and the support set do not: presence, label length, and the label limit.</summary>
-    private static void CheckExamples(IReadOnlyList<LabelledItem>? examples, string field)
+    private static void CheckExamples([NotNull] IReadOnlyList<LabelledItem>? examples, string field)
     {
         if (examples is null || examples.Count == 0)
         {
