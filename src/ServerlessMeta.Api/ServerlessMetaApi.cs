@@ -118,6 +118,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     {
         id = Id(id);
         var number = Version(version);
+        await categories.GetAsync(id, cancellationToken).ConfigureAwait(false);
         await using var download = await categories.DownloadModelAsync(id, number, cancellationToken).ConfigureAwait(false);
         var bytes = download.ToArray();
         request.HttpContext.Response.Headers.ETag = $"\"{download.Sha256}\"";
@@ -327,25 +328,22 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), ApiJson.Options)
                 ?? (required ? throw new ArgumentException("The body must be a JSON object, not null.", "body") : null);
         }
+        catch (JsonException e) when (IsTypeMismatch(e) && e.Path is not null and not "$")
+        {
+            // Well-formed JSON with a value of the wrong type: name the field.
+            var field = e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
+            throw new ArgumentException($"{field}: the value has the wrong JSON type for this field.", field, e);
+        }
         catch (JsonException e)
         {
-            var field = e.Path is null or "$" ? "body" : e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
-            var detail = e.Path is null ? $"The body is not valid JSON: {e.Message}" : $"{field}: {Describe(e)}";
-            throw new ArgumentException(detail, field, e);
+            // Malformed JSON (syntax, NaN or Infinity tokens, truncation): the body as a whole is at fault.
+            var where = e.LineNumber is { } line ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, byte {e.BytePositionInLine + 1}") : string.Empty;
+            throw new ArgumentException($"The body is not valid JSON{where}.", "body", e);
         }
     }
 
-    private static string Describe(JsonException e)
-    {
-        var message = e.Message;
-        if (message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
-        {
-            return "the value has the wrong JSON type for this field.";
-        }
-
-        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
+    private static bool IsTypeMismatch(JsonException e) =>
+        e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
 
     private async Task<IResult> HandleAsync(HttpRequest request, Func<Task<IResult>> handler)
     {
@@ -393,8 +391,13 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }
     }
 
-    private static string Clean(ArgumentException e) =>
-        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+    /// <summary>The exception's message without the "(Parameter ...)" suffix, capped so a problem never echoes a large body.</summary>
+    private static string Clean(ArgumentException e)
+    {
+        const int MaxDetail = 500;
+        var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+        return message.Length <= MaxDetail ? message : string.Concat(message.AsSpan(0, MaxDetail), "…");
+    }
 
     [LoggerMessage(EventId = 7301, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);

@@ -186,6 +186,12 @@ public sealed partial class CategoryService
             throw new ArgumentException($"examples[{index}].features has {examples[index].Features!.Count} numbers; the others have {counts[0]}.", $"examples[{index}].features");
         }
 
+        var newLabels = examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count();
+        if (newLabels > Limits.MaxLabels)
+        {
+            throw new ArgumentException($"examples hold {newLabels} labels; a category supports at most {Limits.MaxLabels}.", "examples");
+        }
+
         var created = false;
         CategoryInfo category;
         try
@@ -212,9 +218,9 @@ public sealed partial class CategoryService
         }
 
         var labels = category.Labels.Union(examples.Select(e => e.Label), StringComparer.Ordinal).Count();
-        if (labels > DatasetStore.MaxLabelsPerCategory)
+        if (labels > Limits.MaxLabels)
         {
-            throw new ArgumentException($"The category would have {labels} labels; at most {DatasetStore.MaxLabelsPerCategory} are stored.", "examples");
+            throw new ArgumentException($"The category would have {labels} labels; at most {Limits.MaxLabels} are supported.", "examples");
         }
 
         var result = await _datasets.AppendExamplesAsync(categoryId, ToStored(examples), cancellationToken).ConfigureAwait(false);
