@@ -41,7 +41,8 @@ public sealed record RetrainingDecision(bool Started, string? InstanceId, string
 
 /// <summary>
 /// The timer's logic, shared by the Functions timer and the local host's schedule: start pretraining only
-/// when the data changed since the newest meta-model and no scheduled run is in progress.
+/// when the data changed since the newest meta-model (and since the last scheduled run, which may have
+/// produced no meta-model because it did not beat the baseline) and no scheduled run is in progress.
 /// </summary>
 public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModelRegistry metaModels, IOptions<RetrainingOptions> options, ILogger<RetrainingScheduler> logger)
 {
@@ -75,6 +76,11 @@ public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModel
             return new RetrainingDecision(false, null, null, "no category has data yet.");
         }
 
+        if (current is { RuntimeStatus: PretrainingRunStatus.Completed, Output: { } last } && string.Equals(last.DataSnapshotId, snapshot.Id, StringComparison.OrdinalIgnoreCase))
+        {
+            return new RetrainingDecision(false, null, null, $"the data has not changed since the last scheduled run {last.RunId} ({(last.Served ? "served" : "not served")}: {last.Reason})");
+        }
+
         string reason;
         try
         {
@@ -88,7 +94,9 @@ public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModel
         }
         catch (ModelVersionNotFoundException)
         {
-            reason = string.Create(CultureInfo.InvariantCulture, $"there is no meta-model yet ({snapshot.Categories.Count} categories, {snapshot.ExampleCount} examples).");
+            reason = current is { Output: { } previous }
+                ? string.Create(CultureInfo.InvariantCulture, $"the data changed since the last scheduled run {previous.RunId}, and no meta-model is registered yet ({snapshot.Categories.Count} categories, {snapshot.ExampleCount} examples).")
+                : string.Create(CultureInfo.InvariantCulture, $"there is no meta-model yet ({snapshot.Categories.Count} categories, {snapshot.ExampleCount} examples).");
         }
 
         var o = options.Value;
