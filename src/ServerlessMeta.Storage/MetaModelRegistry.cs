@@ -27,7 +27,12 @@ public sealed class MetaModelRegistry
 
     internal VersionSeries Series { get; }
 
-    /// <summary>Stores a pretrained meta-model as the next version; it becomes the latest.</summary>
+    /// <summary>
+    /// Stores a pretrained meta-model as the next version; it becomes the latest. A run registers at most one
+    /// meta-model: the first call for a <see cref="NewMetaModel.PretrainingRunId"/> claims a version number
+    /// for the run (an insert-only row), and any other call for that run, concurrent or later, returns that
+    /// version instead of writing another. A claimed number whose writer lost the race leaves a gap.
+    /// </summary>
     public async Task<MetaModelVersion> AddVersionAsync(Stream model, NewMetaModel metadata, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -43,8 +48,62 @@ public sealed class MetaModelRegistry
             Metrics = Json.Metrics(metadata.Metrics, "metrics"),
         };
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var version = await ClaimAsync(metadata.PretrainingRunId, cancellationToken).ConfigureAwait(false);
+        if (await Series.FindAsync(version, cancellationToken).ConfigureAwait(false) is { } done)
+        {
+            return ToVersion(done);
+        }
+
+        try
+        {
+            return ToVersion(await Series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ConflictException)
+        {
+            // Another writer of this run got the blob (or the row) in first: its version is the run's.
+            return ToVersion(await WaitForRowAsync(version, metadata.PretrainingRunId, cancellationToken).ConfigureAwait(false));
+        }
+    }
+
+    /// <summary>The version number claimed by the run: an existing claim, or a newly allocated number if this call inserts the claim.</summary>
+    private async Task<int> ClaimAsync(string runId, CancellationToken cancellationToken)
+    {
+        var key = Keys.RunClaimRow(runId);
+        var existing = await _context.Table.GetEntityIfExistsAsync<RunClaimEntity>(Keys.MetaPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (existing.HasValue)
+        {
+            return existing.Value!.Version;
+        }
+
         var version = await Series.AllocateAsync(cancellationToken).ConfigureAwait(false);
-        return ToVersion(await Series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            await _context.Table.AddEntityAsync(new RunClaimEntity { RowKey = key, Version = version }, cancellationToken).ConfigureAwait(false);
+            return version;
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 409)
+        {
+            return (await _context.Table.GetEntityAsync<RunClaimEntity>(Keys.MetaPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false)).Value.Version;
+        }
+    }
+
+    private async Task<VersionEntity> WaitForRowAsync(int version, string runId, CancellationToken cancellationToken)
+    {
+        var deadline = _context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (await Series.FindAsync(version, cancellationToken).ConfigureAwait(false) is { } row)
+            {
+                return row;
+            }
+
+            if (_context.Time.GetUtcNow() > deadline)
+            {
+                throw new ConflictException($"Meta-model version {version} of run '{runId}' is being written by another writer and is not ready yet; try again.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _context.Time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task<MetaModelVersion> GetVersionAsync(int version, CancellationToken cancellationToken = default)

@@ -135,4 +135,26 @@ public sealed class MetaModelTests(AzuriteFixture azurite)
         stream.CopyTo(copy);
         return copy.ToArray();
     }
+
+    [Fact]
+    public async Task A_run_registers_at_most_one_meta_model_even_when_its_registration_runs_concurrently()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        NewMetaModel Metadata(string run) => new() { Algorithm = "protonet", PretrainingRunId = run, Iterations = 5, DataSnapshotId = "snap" };
+
+        // Four concurrent registrations of one run (a re-executed activity racing the original) and a later retry.
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            Task.Run(() => storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(20 + i, 2000)), Metadata("run-once")))));
+        var retried = await storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(30, 2000)), Metadata("run-once"));
+
+        var version = Assert.Single(concurrent.Select(v => v.Version).Append(retried.Version).Distinct());
+        var stored = Assert.Single(await storage.MetaModels.ListVersionsAsync().ToListAsync());
+        Assert.Equal((version, "run-once"), (stored.Version, stored.PretrainingRunId));
+        Assert.Contains(stored.Sha256, concurrent.Select(v => v.Sha256));
+
+        // Another run still gets its own version (after any numbers the losers allocated).
+        var other = await storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(40, 2000)), Metadata("run-other"));
+        Assert.True(other.Version > version);
+        Assert.Equal(other.Version, (await storage.MetaModels.GetLatestVersionAsync()).Version);
+    }
 }

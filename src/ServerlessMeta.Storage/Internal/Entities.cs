@@ -31,6 +31,23 @@ internal sealed class CategoryEntity : ITableEntity
     public int? ServingVersion { get; set; }
 }
 
+/// <summary>
+/// The version number a pretraining run claimed for its meta-model: row "run-{runId}" in the meta-model
+/// partition. Inserted once (insert fails if it exists), so a run registers at most one meta-model.
+/// </summary>
+internal sealed class RunClaimEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = Keys.MetaPartition;
+
+    public string RowKey { get; set; } = string.Empty;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public int Version { get; set; }
+}
+
 /// <summary>A version counter: row "counter" in a version partition.</summary>
 internal sealed class CounterEntity : ITableEntity
 {

@@ -25,6 +25,9 @@ internal static class Keys
     /// <summary>Partition of one category's version rows and version counter.</summary>
     public static string CategoryModelsPartition(string categoryId) => "models." + categoryId;
 
+    /// <summary>The claim row of a pretraining run in the meta-model partition (sorts before the version rows).</summary>
+    public static string RunClaimRow(string runId) => "run-" + runId;
+
     public static string VersionRow(int version) => "v" + version.ToString("D6", CultureInfo.InvariantCulture);
 
     public static string CategoryModelBlob(string categoryId, int version) =>
