@@ -65,7 +65,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
         var plan = SmallPlan("crash", "protonet", rounds: 12);
         var first = await environment.StartWorkerProcessAsync("worker-a");
         var instanceId = await environment.Client.StartPretrainingAsync(plan);
-        await Assert.ThrowsAsync<DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException>(() => environment.Client.StartPretrainingAsync(plan));
+        await Assert.ThrowsAsync<PretrainingRunConflictException>(() => environment.Client.StartPretrainingAsync(plan));
 
         // Kill it mid-run: after a few rounds, while activities are in flight.
         var deadline = DateTime.UtcNow + RunTimeout;
