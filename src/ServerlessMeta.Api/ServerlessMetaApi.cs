@@ -105,7 +105,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
                 algorithm = v.Algorithm,
                 metaModelVersion = v.MetaModelVersion,
                 createdAt = v.CreatedAt,
-                metrics = v.Metrics,
+                metrics = VersionMetrics(v),
                 hyperparameters = v.Hyperparameters,
                 size = v.Size,
                 sha256 = v.Sha256,
@@ -207,6 +207,26 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     });
 
     private static IResult Json(object value, int status) => Results.Json(value, ApiJson.Options, statusCode: status);
+
+    /// <summary>A stored version's metrics shaped like a create response's: the numbers plus the choice and the estimate's method.</summary>
+    private static Dictionary<string, object> VersionMetrics(CategoryModelVersion version)
+    {
+        var metrics = version.Metrics.ToDictionary(m => m.Key, m => (object)m.Value, StringComparer.Ordinal);
+        foreach (var name in new[] { "chosen", "estimate" })
+        {
+            if (version.Hyperparameters.TryGetValue(name, out var value))
+            {
+                metrics[name] = value;
+            }
+        }
+
+        if (version.Hyperparameters.TryGetValue("adaptationSteps", out var steps) && int.TryParse(steps, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        {
+            metrics["adaptationSteps"] = count;
+        }
+
+        return metrics;
+    }
 
     private static object CategoryView(CategoryInfo c) => new
     {

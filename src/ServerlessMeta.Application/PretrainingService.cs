@@ -125,25 +125,47 @@ public sealed class PretrainingService
     }
 
     /// <summary>
-    /// Why the stored data cannot feed <paramref name="plan"/> yet, or null when it can: pretraining needs
-    /// at least three categories (train, validation, test) with <see cref="PretrainingPlan.Ways"/> labels of
-    /// <see cref="PretrainingPlan.Shots"/> + <see cref="PretrainingPlan.QueriesPerClass"/> examples each.
+    /// Why the stored data cannot feed <paramref name="plan"/> yet, or null when it can. The run splits the
+    /// categories with data into train, validation and test by the plan's seed (as <see cref="RunData.Split"/>
+    /// will); it needs a training category with <see cref="PretrainingPlan.Ways"/> labels of shots + queries
+    /// examples, and a validation and a test category with that many labels of shots + evaluation queries.
     /// Reads only the category rows, not the data.
     /// </summary>
     public async Task<string?> CheckDataAsync(PretrainingPlan plan, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var snapshot = plan.DataSnapshotId is null ? await _datasets.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false) : null;
-        if (snapshot is null)
+        if (plan.DataSnapshotId is not null)
         {
-            return null;
+            return null; // a pinned snapshot is checked when the run prepares it
         }
 
-        var needed = plan.Shots + plan.QueriesPerClass;
-        var eligible = snapshot.Categories.Count(c => c.LabelCounts.Values.Count(n => n >= needed) >= plan.Ways);
-        return eligible >= 3
+        var snapshot = await _datasets.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        if (snapshot.Categories.Count < 3)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"Pretraining needs at least 3 categories with data (train, validation, test); there are {snapshot.Categories.Count}. Ingest more with POST /api/categories/{{id}}/examples.");
+        }
+
+        var (train, validation, test) = RunData.Split(snapshot.Categories, c => c.CategoryId, plan.Seed, plan.ValidationFraction, plan.TestFraction);
+        bool Eligible(CategorySnapshot c, int perLabel) => c.LabelCounts.Values.Count(n => n >= perLabel) >= plan.Ways;
+        var trainNeed = plan.Shots + plan.QueriesPerClass;
+        var evaluationNeed = plan.Shots + plan.EvaluationQueriesPerClass;
+        var missing = new List<string>();
+        if (!train.Any(c => Eligible(c, trainNeed)))
+        {
+            missing.Add(string.Create(CultureInfo.InvariantCulture, $"none of the {train.Count} training categories has {plan.Ways} labels of {trainNeed} examples ({plan.Shots} shots + {plan.QueriesPerClass} queries)"));
+        }
+
+        foreach (var (name, split) in new[] { ("validation", validation), ("test", test) })
+        {
+            if (!split.Any(c => Eligible(c, evaluationNeed)))
+            {
+                missing.Add(string.Create(CultureInfo.InvariantCulture, $"none of the {split.Count} {name} categories has {plan.Ways} labels of {evaluationNeed} examples ({plan.Shots} shots + {plan.EvaluationQueriesPerClass} evaluation queries)"));
+            }
+        }
+
+        return missing.Count == 0
             ? null
-            : string.Create(CultureInfo.InvariantCulture, $"Pretraining needs at least 3 categories with {plan.Ways} labels of {needed} examples each ({plan.Shots} shots + {plan.QueriesPerClass} queries); {eligible} of the {snapshot.Categories.Count} categories with data qualify. Ingest more with POST /api/categories/{{id}}/examples.");
+            : $"Not enough data to pretrain with this plan: {string.Join("; ", missing)}. Ingest more with POST /api/categories/{{id}}/examples, or lower ways, shots or queries.";
     }
 
     /// <summary>

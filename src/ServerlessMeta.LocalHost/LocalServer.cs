@@ -93,7 +93,7 @@ public sealed class LocalServer : IAsyncDisposable
             }
             else
             {
-                builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+                builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Azure.Core", LogLevel.Error);
             }
 
             builder.WebHost.ConfigureKestrel(kestrel =>
