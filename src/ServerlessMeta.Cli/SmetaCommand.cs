@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ServerlessMeta.Cli.Benchmarks;
+using ServerlessMeta.Cli.Serving;
 
 namespace ServerlessMeta.Cli;
 
@@ -13,6 +14,14 @@ internal static class SmetaCommand
         bench.Subcommands.Add(SinusoidBenchmark.CreateCommand());
         bench.Subcommands.Add(CatalogBenchmark.CreateCommand());
         bench.Subcommands.Add(DurableBenchmark.CreateCommand());
+        bench.Subcommands.Add(ApiBenchmark.CreateCommand());
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        foreach (var command in RouteCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(bench);
         root.Subcommands.Add(ModelCommands.Create());
         root.Subcommands.Add(Durable.WorkerCommand.Create());
