@@ -1,3 +1,5 @@
+using Azure.Core;
+using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +32,9 @@ public enum TelemetryExporter
 public static class TelemetryExtensions
 {
     public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+
+    /// <summary>"Authorization=AAD;ClientId=..." when Application Insights accepts only Entra ID-authenticated telemetry.</summary>
+    public const string AzureMonitorAuthenticationSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
     public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string ConsoleSetting = "SMETA_TELEMETRY_CONSOLE";
     public const string ServiceName = "serverlessmeta";
@@ -57,6 +62,7 @@ public static class TelemetryExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var exporter = ChooseExporter(builder.Configuration);
         var connectionString = builder.Configuration[AzureMonitorSetting];
+        var credential = AzureMonitorCredential(builder.Configuration[AzureMonitorAuthenticationSetting]);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: ServerlessMeta.Application.Categories.CategoryService.BuildVersion))
             .WithTracing(tracing =>
@@ -64,7 +70,7 @@ public static class TelemetryExtensions
                 tracing.AddSource(ServerlessMetaTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
                 _ = exporter switch
                 {
-                    TelemetryExporter.AzureMonitor => tracing.AddAzureMonitorTraceExporter(o => o.ConnectionString = connectionString),
+                    TelemetryExporter.AzureMonitor => tracing.AddAzureMonitorTraceExporter(o => { o.ConnectionString = connectionString; o.Credential = credential; }),
                     TelemetryExporter.Otlp => tracing.AddOtlpExporter(),
                     TelemetryExporter.Console => tracing.AddConsoleExporter(),
                     _ => tracing,
@@ -75,7 +81,7 @@ public static class TelemetryExtensions
                 metrics.AddMeter(ServerlessMetaTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
                 _ = exporter switch
                 {
-                    TelemetryExporter.AzureMonitor => metrics.AddAzureMonitorMetricExporter(o => o.ConnectionString = connectionString),
+                    TelemetryExporter.AzureMonitor => metrics.AddAzureMonitorMetricExporter(o => { o.ConnectionString = connectionString; o.Credential = credential; }),
                     TelemetryExporter.Otlp => metrics.AddOtlpExporter(),
                     TelemetryExporter.Console => metrics.AddConsoleExporter(),
                     _ => metrics,
@@ -83,5 +89,31 @@ public static class TelemetryExtensions
             });
         _ = telemetry;
         return builder;
+    }
+
+    /// <summary>
+    /// The managed identity to authenticate telemetry with when the authentication string asks for Entra ID
+    /// (<c>Authorization=AAD</c>, optionally <c>ClientId=</c> for a user-assigned identity); null otherwise
+    /// (instrumentation-key ingestion).
+    /// </summary>
+    public static TokenCredential? AzureMonitorCredential(string? authenticationString)
+    {
+        if (string.IsNullOrWhiteSpace(authenticationString))
+        {
+            return null;
+        }
+
+        var parts = authenticationString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => p.Split('=', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase);
+        if (!string.Equals(parts.GetValueOrDefault("Authorization"), "AAD", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return parts.TryGetValue("ClientId", out var clientId) && !string.IsNullOrWhiteSpace(clientId)
+            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
+            : new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned);
     }
 }

@@ -41,4 +41,13 @@ public sealed class TelemetryRegistrationTests
         Assert.NotNull(host.Services.GetService<TracerProvider>());
         Assert.NotNull(host.Services.GetService<MeterProvider>());
     }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("", false)]
+    [InlineData("Authorization=Key", false)]
+    [InlineData("Authorization=AAD", true)]
+    [InlineData("Authorization=AAD;ClientId=11111111-2222-3333-4444-555555555555", true)]
+    public void AuthenticatesTelemetryWithTheManagedIdentityOnlyWhenEntraIdIsRequired(string? authentication, bool expectCredential) =>
+        Assert.Equal(expectCredential, TelemetryExtensions.AzureMonitorCredential(authentication) is Azure.Identity.ManagedIdentityCredential);
 }
