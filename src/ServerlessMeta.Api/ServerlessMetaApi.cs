@@ -419,9 +419,9 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return message.Length <= MaxDetail ? message : string.Concat(message.AsSpan(0, MaxDetail), "…");
     }
 
-    [LoggerMessage(EventId = 7301, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    [LoggerMessage(EventId = 7601, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);
 
-    [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Pretraining {InstanceId} started: {Algorithm}, {Rounds} rounds")]
+    [LoggerMessage(EventId = 7602, Level = LogLevel.Information, Message = "Pretraining {InstanceId} started: {Algorithm}, {Rounds} rounds")]
     private static partial void LogPretrainingStarted(ILogger logger, string instanceId, string algorithm, int rounds);
 }

@@ -157,10 +157,17 @@ public sealed record ShardRequest(PretrainingPlan Plan, int Round, int Shard, Ch
 /// <summary>A shard's summed update, stored as a blob (never in the orchestration history), and who computed it.</summary>
 public sealed record ShardResult(int Shard, string BlobName, string ETag, int TaskCount, double LossSum, string Worker, double Milliseconds);
 
-public sealed record AggregateRequest(PretrainingPlan Plan, int Round, CheckpointRef Previous, IReadOnlyList<ShardResult> Shards);
+/// <summary>A whole round in one step (one shard): the shard's update, the outer step, and the validation when asked.</summary>
+public sealed record RoundRequest(PretrainingPlan Plan, int Round, CheckpointRef Checkpoint, bool Validate = false);
 
-/// <summary>The next checkpoint; <see cref="Applied"/> is false when an earlier execution had already written it.</summary>
-public sealed record AggregateResult(CheckpointRef Checkpoint, double MeanLoss, bool Applied, string Worker);
+/// <summary>A round's fan-in; with <see cref="Validate"/> the step also evaluates the new checkpoint on the validation categories (one activity less per validation round).</summary>
+public sealed record AggregateRequest(PretrainingPlan Plan, int Round, CheckpointRef Previous, IReadOnlyList<ShardResult> Shards, bool Validate = false);
+
+/// <summary>
+/// The next checkpoint; <see cref="Applied"/> is false when an earlier execution had already written it.
+/// <see cref="Validation"/> holds the checkpoint's validation figures when the request asked for them.
+/// </summary>
+public sealed record AggregateResult(CheckpointRef Checkpoint, double MeanLoss, bool Applied, string Worker, EvaluationResult? Validation = null);
 
 public enum EvaluationSplit
 {

@@ -42,6 +42,7 @@ public sealed class PretrainingService
     private const string CheckpointsPrefix = "checkpoints/";
     private const string TaskCountKey = "taskCount";
     private const string LossSumKey = "lossSum";
+    private const string MeanLossKey = "meanLoss";
 
     private readonly DatasetStore _datasets;
     private readonly MetaModelRegistry _registry;
@@ -116,7 +117,7 @@ public sealed class PretrainingService
         {
             var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [plan.HiddenWidth] };
             using var model = MetaModel.Create(plan.ParsedAlgorithm, config, Hyperparameters(plan), data.Featurizer, plan.Seed);
-            var written = await WriteCheckpointAsync(plan.RunId, 0, model, cancellationToken).ConfigureAwait(false);
+            var written = await WriteCheckpointAsync(plan.RunId, 0, model, null, cancellationToken).ConfigureAwait(false);
             initial = new CheckpointRef(0, written.BlobName, written.ETag);
         }
 
@@ -247,6 +248,75 @@ public sealed class PretrainingService
     }
 
     /// <summary>
+    /// A round of a one-shard plan in one step: from the round's checkpoint, the meta-step (or the local
+    /// steps) on the whole meta-batch, written create-only as the next checkpoint, plus the validation when
+    /// asked. The same computation as a shard followed by the aggregate step, without writing and reading
+    /// the shard's update: one activity and two blob transfers less per round. Re-executing it finds the
+    /// checkpoint and applies nothing.
+    /// </summary>
+    public async Task<AggregateResult> ComputeRoundAsync(RoundRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        if (plan.Shards != 1)
+        {
+            throw new ArgumentException($"A round is computed in one step only with one shard; the plan has {plan.Shards}.", nameof(request));
+        }
+
+        if (request.Checkpoint.Round != request.Round - 1)
+        {
+            throw new ArgumentException($"Round {request.Round} must start from the checkpoint of round {request.Round - 1}, not {request.Checkpoint.Round}.", nameof(request));
+        }
+
+        using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.round");
+        activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Round).SetTag("smeta.algorithm", plan.Algorithm);
+        var clock = Stopwatch.StartNew();
+        var name = CheckpointName(request.Round);
+        var existing = await _artifacts.FindAsync(plan.RunId, name, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            Log.AggregateSkipped(_logger, plan.RunId, request.Round, existing.BlobName);
+            var stored = ModelFile.ReadFrom((await _artifacts.ReadAsync(plan.RunId, name, existing.ETag, cancellationToken).ConfigureAwait(false)).ToStream());
+            var storedLoss = stored.Header.Metadata.TryGetValue(MeanLossKey, out var text)
+                ? double.Parse(text, CultureInfo.InvariantCulture)
+                : throw new InvalidDataException($"Checkpoint {existing.BlobName} does not record its round's meta-loss.");
+            return await WithValidationAsync(plan, request.Validate, new AggregateResult(new CheckpointRef(request.Round, existing.BlobName, existing.ETag), storedLoss, Applied: false, WorkerId), cancellationToken).ConfigureAwait(false);
+        }
+
+        var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
+        var previous = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        var sampler = data.TrainingSampler(plan);
+        double meanLoss;
+        MetaModel next;
+        if (plan.LocalSteps == 1)
+        {
+            var update = previous.ComputeUpdate(TaskSampling.SampleRound(sampler, plan.Seed, request.Round, 0, plan.MetaBatchSize), plan.ThreadsPerShard);
+            meanLoss = update.MeanLoss;
+            next = previous.Clone();
+            next.ApplyUpdate(update);
+        }
+        else
+        {
+            next = LocalSteps(previous, sampler, plan, request.Round, 0, plan.MetaBatchSize, out meanLoss);
+        }
+
+        using (next)
+        {
+            if (!double.IsFinite(meanLoss))
+            {
+                throw new InvalidOperationException($"Meta-training diverged in round {request.Round}: the meta-loss is {meanLoss}. Lower the outer or inner learning rate.");
+            }
+
+            var written = await WriteCheckpointAsync(plan.RunId, request.Round, next, meanLoss, cancellationToken).ConfigureAwait(false);
+            var algorithmTag = new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm);
+            ServerlessMetaTelemetry.RoundDuration.Record(clock.Elapsed.TotalMilliseconds, algorithmTag);
+            ServerlessMetaTelemetry.MetaLoss.Record(meanLoss, algorithmTag);
+            Log.Aggregated(_logger, plan.RunId, request.Round, plan.MetaBatchSize, meanLoss, WorkerId);
+            return await WithValidationAsync(plan, request.Validate, new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, written.Created, WorkerId), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Sums a round's shard updates in shard order, applies one outer step to the previous checkpoint and
     /// writes the next one create-only. If the next checkpoint already exists (a re-executed step), it is
     /// returned without applying anything: one update per round, one checkpoint per round.
@@ -275,7 +345,7 @@ public sealed class PretrainingService
         if (existing is not null)
         {
             Log.AggregateSkipped(_logger, plan.RunId, request.Round, existing.BlobName);
-            return new AggregateResult(new CheckpointRef(request.Round, existing.BlobName, existing.ETag), meanLoss, Applied: false, WorkerId);
+            return await WithValidationAsync(plan, request.Validate, new AggregateResult(new CheckpointRef(request.Round, existing.BlobName, existing.ETag), meanLoss, Applied: false, WorkerId), cancellationToken).ConfigureAwait(false);
         }
 
         var blobs = new List<BinaryData>(shards.Count);
@@ -296,12 +366,12 @@ public sealed class PretrainingService
             Average(next, [.. blobs.Select(b => ModelFile.ReadFrom(b.ToStream()))], [.. shards.Select(s => s.TaskCount)]);
         }
 
-        var written = await WriteCheckpointAsync(plan.RunId, request.Round, next, cancellationToken).ConfigureAwait(false);
+        var written = await WriteCheckpointAsync(plan.RunId, request.Round, next, meanLoss, cancellationToken).ConfigureAwait(false);
         if (!written.Created)
         {
             // A concurrent execution of this step wrote the round first: its checkpoint is the round's.
             Log.AggregateSkipped(_logger, plan.RunId, request.Round, written.BlobName);
-            return new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: false, WorkerId);
+            return await WithValidationAsync(plan, request.Validate, new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: false, WorkerId), cancellationToken).ConfigureAwait(false);
         }
 
         Log.Aggregated(_logger, plan.RunId, request.Round, taskCount, meanLoss, WorkerId);
@@ -309,8 +379,14 @@ public sealed class PretrainingService
         ServerlessMetaTelemetry.RoundDuration.Record(shards.Max(s => s.Milliseconds) + aggregateClock.Elapsed.TotalMilliseconds, algorithmTag);
         ServerlessMetaTelemetry.MetaLoss.Record(meanLoss, algorithmTag);
         activity?.SetTag("smeta.meta_loss", meanLoss);
-        return new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: true, WorkerId);
+        return await WithValidationAsync(plan, request.Validate, new AggregateResult(new CheckpointRef(request.Round, written.BlobName, written.ETag), meanLoss, Applied: true, WorkerId), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Adds the validation figures of the round's checkpoint when the request asks for them (a pure function of the checkpoint, so retries agree).</summary>
+    private async Task<AggregateResult> WithValidationAsync(PretrainingPlan plan, bool validate, AggregateResult result, CancellationToken cancellationToken) =>
+        validate
+            ? result with { Validation = await EvaluateAsync(new EvaluationRequest(plan, result.Checkpoint, EvaluationSplit.Validation), cancellationToken).ConfigureAwait(false) }
+            : result;
 
     /// <summary>
     /// Accuracy after adaptation and mean query loss of a checkpoint on a fixed set of episodes from the
@@ -541,10 +617,16 @@ public sealed class PretrainingService
     private static (int TaskCount, double LossSum) Counts(ModelFile file) =>
         (int.Parse(file.Header.Metadata[TaskCountKey], CultureInfo.InvariantCulture), double.Parse(file.Header.Metadata[LossSumKey], CultureInfo.InvariantCulture));
 
-    private async Task<RunArtifact> WriteCheckpointAsync(string runId, int round, MetaModel model, CancellationToken cancellationToken)
+    private async Task<RunArtifact> WriteCheckpointAsync(string runId, int round, MetaModel model, double? meanLoss, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
-        model.Save(buffer, new Dictionary<string, string>(StringComparer.Ordinal) { ["runId"] = runId, ["round"] = round.ToString(CultureInfo.InvariantCulture) });
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["runId"] = runId, ["round"] = round.ToString(CultureInfo.InvariantCulture) };
+        if (meanLoss is { } loss)
+        {
+            metadata[MeanLossKey] = loss.ToString("R", CultureInfo.InvariantCulture);
+        }
+
+        model.Save(buffer, metadata);
         return await _artifacts.CreateAsync(runId, CheckpointName(round), new BinaryData(buffer.ToArray()), cancellationToken).ConfigureAwait(false);
     }
 

@@ -32,6 +32,7 @@ public static class FunctionNames
     public const string PrepareRun = PrepareRunActivity.Name;
     public const string ComputeShard = ComputeShardActivity.Name;
     public const string AggregateRound = AggregateRoundActivity.Name;
+    public const string ComputeRound = ComputeRoundActivity.Name;
     public const string EvaluateCheckpoint = EvaluateCheckpointActivity.Name;
     public const string FinishRun = FinishRunActivity.Name;
 }

@@ -43,6 +43,14 @@ public sealed class FinishRunActivity(PretrainingService service) : TaskActivity
     public override Task<PretrainingOutcome> RunAsync(TaskActivityContext context, FinishRequest input) => service.FinishAsync(input);
 }
 
+/// <summary>A whole round of a one-shard plan: shard update, outer step and (when asked) validation in one activity.</summary>
+public sealed class ComputeRoundActivity(PretrainingService service) : TaskActivity<RoundRequest, AggregateResult>
+{
+    public const string Name = nameof(ComputeRoundActivity);
+
+    public override Task<AggregateResult> RunAsync(TaskActivityContext context, RoundRequest input) => service.ComputeRoundAsync(input);
+}
+
 /// <summary>Every orchestrator and activity of pretraining, for hosts that register them by name.</summary>
 public static class PretrainingTasks
 {
@@ -51,6 +59,7 @@ public static class PretrainingTasks
         (PrepareRunActivity.Name, typeof(PrepareRunActivity)),
         (ComputeShardActivity.Name, typeof(ComputeShardActivity)),
         (AggregateRoundActivity.Name, typeof(AggregateRoundActivity)),
+        (ComputeRoundActivity.Name, typeof(ComputeRoundActivity)),
         (EvaluateCheckpointActivity.Name, typeof(EvaluateCheckpointActivity)),
         (FinishRunActivity.Name, typeof(FinishRunActivity)),
     ];

@@ -46,16 +46,30 @@ public sealed partial class PretrainingOrchestrator : TaskOrchestrator<Pretraini
         {
             var round = state.Checkpoint.Round + 1;
             var checkpoint = state.Checkpoint;
-            var shardCalls = new List<Task<ShardResult>>(plan.Shards);
-            for (var shard = 0; shard < plan.Shards; shard++)
+            var validate = plan.ValidationInterval > 0 && (round % plan.ValidationInterval == 0 || round == plan.Rounds);
+            AggregateResult aggregate;
+            IEnumerable<string> shardWorkers;
+            if (plan.Shards == 1)
             {
-                shardCalls.Add(context.CallActivityAsync<ShardResult>(ComputeShardActivity.Name, new ShardRequest(plan, round, shard, checkpoint), RetryOptions));
+                // One shard: the whole round in one activity, one queue round trip instead of two.
+                aggregate = await context.CallActivityAsync<AggregateResult>(ComputeRoundActivity.Name, new RoundRequest(plan, round, checkpoint, validate), RetryOptions);
+                shardWorkers = [];
+            }
+            else
+            {
+                var shardCalls = new List<Task<ShardResult>>(plan.Shards);
+                for (var shard = 0; shard < plan.Shards; shard++)
+                {
+                    shardCalls.Add(context.CallActivityAsync<ShardResult>(ComputeShardActivity.Name, new ShardRequest(plan, round, shard, checkpoint), RetryOptions));
+                }
+
+                var shards = await Task.WhenAll(shardCalls);
+                aggregate = await context.CallActivityAsync<AggregateResult>(AggregateRoundActivity.Name, new AggregateRequest(plan, round, checkpoint, shards, validate), RetryOptions);
+                shardWorkers = shards.Select(s => s.Worker);
             }
 
-            var shards = await Task.WhenAll(shardCalls);
-            var aggregate = await context.CallActivityAsync<AggregateResult>(AggregateRoundActivity.Name, new AggregateRequest(plan, round, checkpoint, shards), RetryOptions);
             var workers = new Dictionary<string, int>(state.Workers, StringComparer.Ordinal);
-            foreach (var worker in shards.Select(s => s.Worker).Append(aggregate.Worker))
+            foreach (var worker in shardWorkers.Append(aggregate.Worker))
             {
                 workers[worker] = workers.GetValueOrDefault(worker) + 1;
             }
@@ -66,9 +80,10 @@ public sealed partial class PretrainingOrchestrator : TaskOrchestrator<Pretraini
                 MetaLossAverage = state.MetaLossAverage is { } average ? (0.9 * average) + (0.1 * aggregate.MeanLoss) : aggregate.MeanLoss,
                 Workers = workers,
             };
-            if (plan.ValidationInterval > 0 && (round % plan.ValidationInterval == 0 || round == plan.Rounds))
+            if (aggregate.Validation is { } validation)
             {
-                state = await ValidateAsync(context, plan, state);
+                // The aggregate step evaluated its own checkpoint: no separate evaluation activity this round.
+                state = WithValidation(logger, plan, state, validation);
             }
 
             context.SetCustomStatus(Status("training", context, plan, state));
@@ -95,6 +110,12 @@ public sealed partial class PretrainingOrchestrator : TaskOrchestrator<Pretraini
         var logger = context.CreateReplaySafeLogger<PretrainingOrchestrator>();
         var result = await context.CallActivityAsync<EvaluationResult>(
             EvaluateCheckpointActivity.Name, new EvaluationRequest(plan, state.Checkpoint, EvaluationSplit.Validation), RetryOptions);
+        return WithValidation(logger, plan, state, result);
+    }
+
+    /// <summary>Records a validation result of the current checkpoint: the latest figures, and the best checkpoint so far (early stopping).</summary>
+    private static PretrainingState WithValidation(ILogger logger, PretrainingPlan plan, PretrainingState state, EvaluationResult result)
+    {
         var improved = state.BestValidationAccuracy is not { } best || result.Accuracy > best;
         Log.Validated(logger, plan.RunId, state.Checkpoint.Round, result.Accuracy, result.Loss, improved);
         return state with

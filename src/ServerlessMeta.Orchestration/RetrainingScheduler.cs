@@ -125,9 +125,9 @@ public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModel
 
     private static string Short(string id) => id.Length > 12 ? id[..12] : id;
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Scheduled retraining started instance {InstanceId} (run {RunId}): {Reason}")]
+    [LoggerMessage(EventId = 7311, Level = LogLevel.Information, Message = "Scheduled retraining started instance {InstanceId} (run {RunId}): {Reason}")]
     private static partial void LogStarted(ILogger logger, string instanceId, string runId, string reason);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Scheduled retraining skipped: {Reason}")]
+    [LoggerMessage(EventId = 7312, Level = LogLevel.Information, Message = "Scheduled retraining skipped: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string reason);
 }

@@ -81,12 +81,12 @@ public sealed class CategoryRegistry
             Metrics = Json.Metrics(metadata.Metrics, "metrics"),
         };
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
 
         var series = Series(categoryId);
-        var version = await series.AllocateAsync(cancellationToken).ConfigureAwait(false);
+        var version = await series.AllocateAsync(likelyFirst: entity.LatestVersion is null, cancellationToken).ConfigureAwait(false);
         var stored = await series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false);
-        await MovePointersAsync(categoryId, version, metadata.Promote, cancellationToken).ConfigureAwait(false);
+        await MovePointersAsync(categoryId, version, metadata.Promote, entity, cancellationToken).ConfigureAwait(false);
         return ToVersion(categoryId, stored);
     }
 
@@ -210,11 +210,16 @@ public sealed class CategoryRegistry
     }
 
     /// <summary>After a row is written: latest = max(latest, version); serving = version if none or promoted.</summary>
-    private async Task MovePointersAsync(string categoryId, int version, bool promote, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves <c>latest</c> (and <c>serving</c>) to <paramref name="version"/>. The first attempt updates
+    /// <paramref name="known"/>, the row as read before the write, conditional on its ETag (one round trip
+    /// when nothing changed it meanwhile); later attempts read the row again.
+    /// </summary>
+    private async Task MovePointersAsync(string categoryId, int version, bool promote, CategoryEntity? known, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < Optimistic.MaxAttempts; attempt++)
         {
-            var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
+            var entity = attempt == 0 && known is not null ? known : await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
             var moveLatest = entity.LatestVersion is null || entity.LatestVersion < version;
             var moveServing = entity.ServingVersion is null || promote && entity.ServingVersion != version;
             if (!moveLatest && !moveServing)

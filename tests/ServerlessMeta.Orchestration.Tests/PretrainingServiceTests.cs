@@ -52,6 +52,30 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_one_shard_round_in_one_step_equals_the_in_process_step_and_applies_once()
+    {
+        await using var environment = await DurableEnvironment.CreateAsync(azurite);
+        var service = environment.Pretraining;
+        var plan = PretrainingOrchestrationTests.SmallPlan("oneround", "fomaml", rounds: 2) with { Shards = 1, ThreadsPerShard = 2 };
+        var prepared = await service.PrepareAsync(plan);
+
+        var first = await service.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
+        var again = await service.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
+
+        Assert.True(first.Applied);
+        Assert.False(again.Applied);
+        Assert.Equal(first.Checkpoint, again.Checkpoint);
+        Assert.Equal(first.MeanLoss, again.MeanLoss);
+        Assert.NotNull(first.Validation);
+        Assert.Equal(first.Validation, again.Validation);
+        using var stored = await environment.CheckpointAsync(plan.RunId, 1);
+        using var reference = await environment.InProcessReferenceAsync(plan, 1);
+        Assert.Equal(1, stored.Optimizer.Step);
+        Assert.True(DurableEnvironment.MaxDifference(stored, reference) <= 1e-5);
+        await Assert.ThrowsAsync<ArgumentException>(() => service.ComputeRoundAsync(new RoundRequest(plan with { Shards = 2 }, 2, first.Checkpoint)));
+    }
+
+    [Fact]
     public async Task A_shard_reads_only_the_checkpoint_version_named_by_its_ETag()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);

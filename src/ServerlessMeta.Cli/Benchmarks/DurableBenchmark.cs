@@ -32,16 +32,17 @@ internal static class DurableBenchmark
         rounds.Positive();
         var metaBatch = new Option<int>("--meta-batch") { Description = "Tasks per meta-step.", DefaultValueFactory = _ => 32 };
         metaBatch.Positive();
-        var localSteps = new Option<int>("--local-steps") { Description = "Durable: meta-steps each shard takes per round before the shards' parameters are averaged (1: exact synchronous).", DefaultValueFactory = _ => 20 };
+        var localSteps = new Option<int>("--local-steps") { Description = "Durable: meta-steps each shard takes per round before the shards' parameters are averaged (1: exact synchronous).", DefaultValueFactory = _ => 30 };
         localSteps.Positive();
-        var shards = new Option<int>("--shards") { Description = "Durable: activities per round (default: the number of cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shards = new Option<int>("--shards") { Description = "Durable: activities per round. One machine: 1 shard using every core (--threads-per-shard) beats several single-threaded shards, whose averaged local steps converge more slowly.", DefaultValueFactory = _ => 1 };
         shards.Positive();
+        var threadsPerShard = new Option<int>("--threads-per-shard") { Description = "Durable: tasks computed in parallel inside one shard activity (default: cores / shards).", DefaultValueFactory = _ => 0 };
         var validationInterval = new Option<int>("--validation-interval") { Description = "Meta-steps between held-out evaluations (default: rounds / 10).", DefaultValueFactory = _ => 0 };
         var seed = BenchmarkOptions.Seed();
         var json = BenchmarkOptions.Json();
         var command = new Command("durable", "In-process versus durable pretraining (local Durable Task engine on Azurite): time per round and time to a target held-out loss.")
         {
-            algorithm, rounds, metaBatch, localSteps, shards, validationInterval, seed, json,
+            algorithm, rounds, metaBatch, localSteps, shards, threadsPerShard, validationInterval, seed, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
@@ -49,6 +50,7 @@ internal static class DurableBenchmark
             parse.GetValue(metaBatch),
             parse.GetValue(localSteps),
             parse.GetValue(shards),
+            parse.GetValue(threadsPerShard),
             parse.GetValue(validationInterval),
             parse.GetValue(seed),
             parse.GetValue(json),
@@ -56,10 +58,12 @@ internal static class DurableBenchmark
         return command;
     }
 
-    public static async Task<int> RunAsync(MetaAlgorithm algorithm, int steps, int metaBatch, int localSteps, int shards, int validationInterval, long seed, bool json, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(MetaAlgorithm algorithm, int steps, int metaBatch, int localSteps, int shards, int threadsPerShard, int validationInterval, long seed, bool json, CancellationToken cancellationToken)
     {
         TorchSetup.ForTaskParallelism();
         var cores = Environment.ProcessorCount;
+        shards = Math.Min(shards, metaBatch);
+        threadsPerShard = threadsPerShard > 0 ? threadsPerShard : Math.Max(1, cores / shards);
         validationInterval = validationInterval > 0 ? validationInterval : Math.Max(1, steps / 10);
 
         // Both runs evaluate after the same meta-steps: the interval is a whole number of durable rounds.
@@ -148,7 +152,8 @@ internal static class DurableBenchmark
         {
             RunId = "bench-durable-" + suffix,
             Rounds = durableRounds,
-            Shards = Math.Min(shards, metaBatch),
+            Shards = shards,
+            ThreadsPerShard = threadsPerShard,
             LocalSteps = localSteps,
             ValidationInterval = validationInterval / localSteps,
             CheckpointPeriod = 50,
@@ -209,6 +214,7 @@ internal static class DurableBenchmark
                 durable_rounds = plan.Rounds,
                 durable_ms_per_step = Math.Round(durableMsPerRound / localSteps, 2),
                 shards = plan.Shards,
+                threads_per_shard = plan.ThreadsPerShard,
                 target_loss = Math.Round(target, 4),
                 inprocess_best_loss = Math.Round(best, 4),
                 initial_loss = Math.Round(initial, 4),
@@ -223,7 +229,7 @@ internal static class DurableBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $$"""
                 durable  algorithm={{algorithm.ToWireName()}}  meta-batch={{metaBatch}}  steps={{steps}}  cores={{cores}}  seed={{seed}}
                   in-process            {{inProcessMsPerRound,8:F1}} ms per round (meta-step)   {{inProcessSeconds,6:F1}} s total
-                  durable ({{plan.Shards}} shards, {{localSteps}} local steps) {{durableMsPerRound,8:F1}} ms per round = {{durableMsPerRound / localSteps:F1}} ms per meta-step   {{plan.Rounds}} rounds
+                  durable ({{plan.Shards}} shards x {{plan.ThreadsPerShard}} threads, {{localSteps}} local steps) {{durableMsPerRound,8:F1}} ms per round = {{durableMsPerRound / localSteps:F1}} ms per meta-step   {{plan.Rounds}} rounds
                   target held-out loss  {{target:F4}}  (initial {{initial:F4}}, in-process best {{best:F4}}: 90% of its improvement)
                   time to target        in-process {{inProcessToTarget:F1}} s   durable {{(durableToTarget is { } s ? s.ToString("F1", CultureInfo.InvariantCulture) + " s" : "not reached")}}
                   ratio                 {{(ratio is { } q ? q.ToString("F2", CultureInfo.InvariantCulture) : "-")}}  (target <= {{Target:F1}}: {{(met ? "met" : "NOT met")}})

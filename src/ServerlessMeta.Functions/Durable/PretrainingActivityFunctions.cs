@@ -24,6 +24,10 @@ public static class PretrainingActivityFunctions
     public static Task<AggregateResult> AggregateRound([ActivityTrigger] AggregateRequest input, string instanceId, FunctionContext functionContext) =>
         RunAsync<AggregateRoundActivity, AggregateRequest, AggregateResult>(AggregateRoundActivity.Name, input, instanceId, functionContext);
 
+    [Function(FunctionNames.ComputeRound)]
+    public static Task<AggregateResult> ComputeRound([ActivityTrigger] RoundRequest input, string instanceId, FunctionContext functionContext) =>
+        RunAsync<ComputeRoundActivity, RoundRequest, AggregateResult>(ComputeRoundActivity.Name, input, instanceId, functionContext);
+
     [Function(FunctionNames.EvaluateCheckpoint)]
     public static Task<EvaluationResult> EvaluateCheckpoint([ActivityTrigger] EvaluationRequest input, string instanceId, FunctionContext functionContext) =>
         RunAsync<EvaluateCheckpointActivity, EvaluationRequest, EvaluationResult>(EvaluateCheckpointActivity.Name, input, instanceId, functionContext);

@@ -23,8 +23,28 @@ internal sealed class VersionSeries(StorageContext context, string partitionKey,
     public string Description => description;
 
     /// <summary>Hands out the next version number, exactly once across all writers.</summary>
-    public async Task<int> AllocateAsync(CancellationToken cancellationToken)
+    public Task<int> AllocateAsync(CancellationToken cancellationToken) => AllocateAsync(likelyFirst: false, cancellationToken);
+
+    /// <summary>
+    /// Hands out the next version number, exactly once across all writers. With <paramref name="likelyFirst"/>
+    /// (the series probably has no counter yet) it first tries to insert the counter at 1, saving the read;
+    /// if the counter exists the insert fails harmlessly and the usual read-and-increment follows.
+    /// </summary>
+    public async Task<int> AllocateAsync(bool likelyFirst, CancellationToken cancellationToken)
     {
+        if (likelyFirst)
+        {
+            try
+            {
+                await Table.AddEntityAsync(new CounterEntity { PartitionKey = partitionKey, LastAllocated = 1 }, cancellationToken).ConfigureAwait(false);
+                return 1;
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Someone allocated first: take the next number as usual.
+            }
+        }
+
         for (var attempt = 0; attempt < Optimistic.MaxAttempts; attempt++)
         {
             var current = await Table.GetEntityIfExistsAsync<CounterEntity>(partitionKey, Keys.CounterRow, cancellationToken: cancellationToken).ConfigureAwait(false);
