@@ -53,8 +53,8 @@ public sealed record AdaptationMetrics(
 /// <summary>Milliseconds spent in each phase of an adaptation request.</summary>
 public sealed record AdaptationTimings(double LoadMs, double AdaptMs, double EstimateMs, double StoreMs, double TotalMs);
 
-/// <summary>One item's prediction: the top label and the probability of every label (they sum to 1).</summary>
-public sealed record Prediction(string Label, IReadOnlyDictionary<string, double> Probabilities);
+/// <summary>One item's prediction: the top label and the probability of every label (they sum to 1; 32-bit, as the model computes them).</summary>
+public sealed record Prediction(string Label, IReadOnlyDictionary<string, float> Probabilities);
 
 /// <summary>Predictions of one model version, in the order of the items.</summary>
 public sealed record PredictionResult(string CategoryId, int Version, IReadOnlyList<Prediction> Predictions);

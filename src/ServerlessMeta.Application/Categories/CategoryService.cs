@@ -280,7 +280,7 @@ public sealed partial class CategoryService
         {
             var row = probabilities[i];
             var best = 0;
-            var map = new Dictionary<string, double>(labels.Count, StringComparer.Ordinal);
+            var map = new Dictionary<string, float>(labels.Count, StringComparer.Ordinal);
             for (var c = 0; c < row.Length; c++)
             {
                 map[labels[c]] = row[c];
