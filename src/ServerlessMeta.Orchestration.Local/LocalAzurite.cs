@@ -29,7 +29,7 @@ public sealed class LocalAzurite : IDisposable
 
     public static async Task<LocalAzurite> StartAsync()
     {
-        var script = Find() ?? throw new InvalidOperationException("Azurite is not installed: run `npm ci` at the repository root, or set SMETA_STORAGE to a storage connection string.");
+        var script = Find() ?? await InstallAsync().ConfigureAwait(false);
         var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
         var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
@@ -112,6 +112,61 @@ public sealed class LocalAzurite : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// On a fresh clone node_modules is missing: install the Azurite pinned by the repository's
+    /// package-lock.json with <c>npm ci</c> (as build/test.sh does), once, and return its script.
+    /// </summary>
+    private static async Task<string> InstallAsync()
+    {
+        var root = FindUp("package-lock.json")
+            ?? throw new InvalidOperationException("Azurite is not installed and no package-lock.json was found above this directory: run `npm ci` at the repository root, or set SMETA_STORAGE to a storage connection string.");
+        await Console.Error.WriteLineAsync($"Azurite is not installed: running `npm ci` in {root} (once, about a minute)...").ConfigureAwait(false);
+        var start = new ProcessStartInfo("npm") { UseShellExecute = false, WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "ci", "--no-audit", "--no-fund" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process? process;
+        try
+        {
+            process = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("Azurite is not installed and npm was not found: install Node 20 and run `npm ci` at the repository root, or set SMETA_STORAGE.", e);
+        }
+
+        using (process)
+        {
+            var output = process!.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"`npm ci` failed with exit code {process.ExitCode}: {(await errors.ConfigureAwait(false)).Trim()} {(await output.ConfigureAwait(false)).Trim()}");
+            }
+        }
+
+        return Find() ?? throw new InvalidOperationException($"`npm ci` in {root} did not install Azurite (is it in package.json?).");
+    }
+
+    private static string? FindUp(string file)
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, file)))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        return null;
     }
 
     private static string? Find()
