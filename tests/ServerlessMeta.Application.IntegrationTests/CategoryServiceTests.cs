@@ -53,6 +53,19 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task The_first_meta_model_is_used_as_soon_as_it_is_registered()
+    {
+        var before = await Categories.CreateAsync(new CreateCategoryCommand("before-meta", Clusters(3, 2, seed: 12)));
+        Assert.Null(before.MetaModelVersion);
+
+        await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
+        var after = await Categories.CreateAsync(new CreateCategoryCommand("after-meta", Clusters(3, 2, seed: 13)));
+
+        Assert.Equal(1, after.MetaModelVersion);
+        Assert.Null(after.Note);
+    }
+
+    [Fact]
     public async Task When_nearest_centroid_beats_the_meta_model_it_is_stored_and_predicts_like_nearest_centroid()
     {
         // A meta-model whose embedding maps everything to zero can only guess; nearest centroid separates the clusters.

@@ -282,7 +282,10 @@ public sealed partial class CategoryService
         return new CategoryModelResult(categoryId, version, outcome.MetaModelVersion, outcome.Algorithm, labels, outcome.Metrics, timings, outcome.Note);
     }
 
-    /// <summary>Registered meta-models, newest first, re-read at most every <see cref="CategoryServiceOptions.MetaModelRefreshInterval"/>.</summary>
+    /// <summary>
+    /// Registered meta-models, newest first, re-read at most every <see cref="CategoryServiceOptions.MetaModelRefreshInterval"/>
+    /// once there is one: a newer meta-model is picked up within that interval; while there is none, every call asks.
+    /// </summary>
     private async Task<IReadOnlyList<MetaModelVersion>> MetaModelVersionsAsync(CancellationToken cancellationToken)
     {
         var now = Stopwatch.GetTimestamp();
@@ -295,9 +298,13 @@ public sealed partial class CategoryService
         }
 
         var versions = await ListMetaModelsAsync(cancellationToken).ConfigureAwait(false);
-        lock (_choiceLock)
+        if (versions.Count > 0)
         {
-            _versionsSeen = (now, versions);
+            // Absence is never cached: the first meta-model is used as soon as it is registered.
+            lock (_choiceLock)
+            {
+                _versionsSeen = (now, versions);
+            }
         }
 
         return versions;

@@ -24,7 +24,7 @@ public sealed class CategoryServiceOptions
     /// <summary>Adapted category models kept loaded (per process).</summary>
     public int ModelCacheSize { get; set; } = 256;
 
-    /// <summary>How long the choice of meta-model is reused before the registry is asked again.</summary>
+    /// <summary>How long the list of meta-models is reused before the registry is asked again (a newer meta-model is used within this long; the first one at once).</summary>
     public TimeSpan MetaModelRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>At most this many folds for the held-out estimate.</summary>
