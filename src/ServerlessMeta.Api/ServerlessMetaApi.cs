@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerlessMeta.Application;
 using ServerlessMeta.Application.Categories;
+using ServerlessMeta.Learning;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Orchestration;
@@ -145,7 +146,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }
 
         var instanceId = await runs.StartAsync(plan, null, cancellationToken).ConfigureAwait(false);
-        var statusUri = $"{request.Scheme}://{request.Host}/{ApiRoutes.Prefix}/pretraining/{instanceId}";
+        var statusUri = StatusUri(request, instanceId);
         request.HttpContext.Response.Headers.Location = statusUri;
         LogPretrainingStarted(logger, instanceId, plan.Algorithm, plan.Rounds);
         return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
@@ -169,7 +170,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             throw new ApiProblemException(ApiProblems.NotFound(request, $"No pretraining run '{instanceId}'.", "instanceId"));
         }
 
-        var statusUri = $"{request.Scheme}://{request.Host}/{ApiRoutes.Prefix}/pretraining/{instanceId}";
+        var statusUri = StatusUri(request, instanceId);
         request.HttpContext.Response.Headers.Location = statusUri;
         return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
     });
@@ -205,6 +206,10 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             time = time.GetUtcNow(),
         }, health.StorageReachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     });
+
+    /// <summary>The absolute URI of a pretraining run's status route.</summary>
+    private static string StatusUri(HttpRequest request, string instanceId) =>
+        $"{request.Scheme}://{request.Host}/{ApiRoutes.Prefix}/pretraining/{instanceId}";
 
     private static IResult Json(object value, int status) => Results.Json(value, ApiJson.Options, statusCode: status);
 
@@ -415,7 +420,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     private static string Clean(ArgumentException e)
     {
         const int MaxDetail = 500;
-        var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+        var message = FieldErrors.MessageOf(e);
         return message.Length <= MaxDetail ? message : string.Concat(message.AsSpan(0, MaxDetail), "…");
     }
 

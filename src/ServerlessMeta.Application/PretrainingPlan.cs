@@ -1,4 +1,5 @@
 using System.Globalization;
+using ServerlessMeta.Learning;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Storage;
 
@@ -89,7 +90,7 @@ public sealed record PretrainingPlan
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), "algorithm", e);
+            throw FieldErrors.Renamed(e, "algorithm");
         }
 
         Check(Rounds is >= 1 and <= 1_000_000, "rounds", "rounds must be between 1 and 1000000.");

@@ -63,13 +63,13 @@ public sealed class LocalDurableClient : IPretrainingRuns
     /// <inheritdoc/>
     public async Task<PretrainingRunStatus?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var state = await GetStateAsync(instanceId).ConfigureAwait(false);
-        if (state is null)
+        var core = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        if (core is null)
         {
             return null;
         }
 
-        var core = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var state = ToRunState(core);
         var status = state.RuntimeStatus switch
         {
             OrchestrationStatus.Pending => PretrainingRunStatus.Pending,
@@ -80,8 +80,8 @@ public sealed class LocalDurableClient : IPretrainingRuns
         };
         return new PretrainingRunStatus(
             state.InstanceId, status, state.Progress, state.Outcome, state.Failure,
-            core is null ? null : new DateTimeOffset(DateTime.SpecifyKind(core.CreatedTime, DateTimeKind.Utc)),
-            core is null ? null : new DateTimeOffset(DateTime.SpecifyKind(core.LastUpdatedTime, DateTimeKind.Utc)));
+            new DateTimeOffset(DateTime.SpecifyKind(core.CreatedTime, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(core.LastUpdatedTime, DateTimeKind.Utc)));
     }
 
     /// <inheritdoc/>
@@ -104,11 +104,11 @@ public sealed class LocalDurableClient : IPretrainingRuns
     public async Task<PretrainingRunState?> GetStateAsync(string instanceId)
     {
         var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
-        if (state is null)
-        {
-            return null;
-        }
+        return state is null ? null : ToRunState(state);
+    }
 
+    private PretrainingRunState ToRunState(OrchestrationState state)
+    {
         var progress = string.IsNullOrEmpty(state.Status) ? null : (PretrainingStatus?)_json.Deserialize(state.Status, typeof(PretrainingStatus));
         var outcome = state.OrchestrationStatus == OrchestrationStatus.Completed && !string.IsNullOrEmpty(state.Output)
             ? (PretrainingOutcome?)_json.Deserialize(state.Output, typeof(PretrainingOutcome))

@@ -380,7 +380,7 @@ public sealed partial class CategoryService
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), $"adaptation.{e.ParamName}", e);
+            throw FieldErrors.Renamed(e, $"adaptation.{e.ParamName}");
         }
 
         return adaptation;
@@ -394,7 +394,7 @@ public sealed partial class CategoryService
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), "algorithm", e);
+            throw FieldErrors.Renamed(e, "algorithm");
         }
     }
 
@@ -466,7 +466,7 @@ public sealed partial class CategoryService
         catch (ArgumentException e) when (e.ParamName is "labels" or "ways" or "examples")
         {
             var name = e.ParamName == "examples" ? field : "labels";
-            throw new ArgumentException(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), name, e);
+            throw FieldErrors.Renamed(e, name);
         }
     }
 

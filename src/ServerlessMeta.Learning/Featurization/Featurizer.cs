@@ -48,7 +48,7 @@ public sealed class Featurizer
             catch (ArgumentException ex)
             {
                 var name = ex.ParamName is "features" or "text" ? $"{field}[{i}].{ex.ParamName}" : $"{field}[{i}]";
-                throw new ArgumentException($"{name}: {StripParameterSuffix(ex)}", name, ex);
+                throw new ArgumentException($"{name}: {FieldErrors.MessageOf(ex)}", name, ex);
             }
         }
 
@@ -115,9 +115,6 @@ public sealed class Featurizer
             HashText(text, destination[Options.NumericDimension..]);
         }
     }
-
-    private static string StripParameterSuffix(ArgumentException ex) =>
-        ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", string.Empty, StringComparison.Ordinal);
 
     /// <summary>The lower-case word tokens of a text (letters and digits; everything else separates), full-width ASCII folded.</summary>
     public static List<string> Tokenize(string text)
