@@ -37,7 +37,10 @@ public sealed record NewCategoryModel
 
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
-    /// <summary>Serve this version as soon as it is written (the first version of a category is always served).</summary>
+    /// <summary>
+    /// Serve this version as soon as it is written, unless a newer version is served by then (a concurrent
+    /// writer finished first); the first version of a category is always served.
+    /// </summary>
     public bool Promote { get; init; }
 }
 

@@ -221,7 +221,9 @@ public sealed class CategoryRegistry
         {
             var entity = attempt == 0 && known is not null ? known : await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
             var moveLatest = entity.LatestVersion is null || entity.LatestVersion < version;
-            var moveServing = entity.ServingVersion is null || promote && entity.ServingVersion != version;
+            // Promotion on write only moves serving forward: of two concurrent writers, the one that finishes
+            // last must not demote the newer version the other just served. Rollback is PromoteAsync's job.
+            var moveServing = entity.ServingVersion is null || promote && entity.ServingVersion < version;
             if (!moveLatest && !moveServing)
             {
                 return;

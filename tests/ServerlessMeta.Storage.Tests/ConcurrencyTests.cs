@@ -47,6 +47,37 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_promoting_writer_that_finishes_last_does_not_demote_a_newer_served_version()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        await storage.Categories.CreateCategoryAsync("promoting");
+        await storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2000, size: 1_000)), TestData.Metadata());
+
+        // Writer A gets version 2 and is held at its blob upload while writer B writes and serves version 3.
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        storage.Hook.Before = async message =>
+        {
+            if (message.Request.Uri.Path.Contains("/v000002/", StringComparison.Ordinal))
+            {
+                reached.TrySetResult();
+                await release.Task;
+            }
+        };
+        var slow = Task.Run(() => storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2001, size: 1_000)), TestData.Metadata() with { Promote = true }));
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var fast = await storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2002, size: 1_000)), TestData.Metadata() with { Promote = true });
+        Assert.Equal(3, fast.Version);
+        Assert.Equal(3, (await storage.Categories.GetCategoryAsync("promoting")).ServingVersion);
+
+        release.SetResult();
+        Assert.Equal(2, (await slow).Version);
+
+        var info = await storage.Categories.GetCategoryAsync("promoting");
+        Assert.Equal((3, 3), (info.LatestVersion, info.ServingVersion));
+    }
+
+    [Fact]
     public async Task Concurrent_meta_model_writers_get_unique_contiguous_versions()
     {
         await using var storage = TestStorage.Create(azurite);
