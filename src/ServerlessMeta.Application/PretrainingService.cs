@@ -34,7 +34,7 @@ public sealed class PretrainingServiceOptions
 /// Per process it caches the featurized data of a snapshot and recently used checkpoints, so repeated
 /// rounds do not reload everything.
 /// </summary>
-public sealed class PretrainingService
+public sealed class PretrainingService : IDisposable
 {
     private const string SnapshotArtifact = "snapshot.json";
     private const string ModelArtifact = "model.smeta";
@@ -52,8 +52,7 @@ public sealed class PretrainingService
     private readonly ConcurrentDictionary<string, Lazy<Task<DataSnapshot>>> _snapshots = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<RunData>>> _data = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<(IReadOnlyList<Episode> Episodes, double Baseline)>> _evaluationSets = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<MetaModel>>> _models = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _modelOrder = new();
+    private readonly LoadedModelCache<string, MetaModel> _models;
 
     public PretrainingService(DatasetStore datasets, MetaModelRegistry registry, RunArtifactStore artifacts, IOptions<PretrainingServiceOptions> options, ILogger<PretrainingService> logger)
     {
@@ -63,6 +62,7 @@ public sealed class PretrainingService
         _artifacts = artifacts;
         _options = options.Value;
         _logger = logger;
+        _models = new(_options.ModelCacheSize);
         TorchRuntime.Configure();
     }
 
@@ -213,7 +213,8 @@ public sealed class PretrainingService
         }
 
         var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
-        var model = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        using var lease = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        var model = lease.Model;
         var sampler = data.TrainingSampler(plan);
         var (start, count) = TaskSampling.ShardRange(plan.MetaBatchSize, plan.Shards, request.Shard);
         using var buffer = new MemoryStream();
@@ -284,7 +285,8 @@ public sealed class PretrainingService
         }
 
         var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
-        var previous = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        using var lease = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        var previous = lease.Model;
         var sampler = data.TrainingSampler(plan);
         double meanLoss;
         MetaModel next;
@@ -354,7 +356,8 @@ public sealed class PretrainingService
             blobs.Add(await _artifacts.ReadAsync(plan.RunId, UpdateName(request.Round, shard.Shard), shard.ETag, cancellationToken).ConfigureAwait(false));
         }
 
-        var previous = await GetModelAsync(plan.RunId, request.Previous, cancellationToken).ConfigureAwait(false);
+        using var lease = await GetModelAsync(plan.RunId, request.Previous, cancellationToken).ConfigureAwait(false);
+        var previous = lease.Model;
         using var next = previous.Clone();
         var taskCount = shards.Sum(s => s.TaskCount);
         if (plan.LocalSteps == 1)
@@ -399,7 +402,8 @@ public sealed class PretrainingService
         using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.evaluate");
         activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Checkpoint.Round).SetTag("smeta.split", request.Split.ToString());
         var (episodes, baseline) = await GetEvaluationSetAsync(plan, request.Split, cancellationToken).ConfigureAwait(false);
-        var model = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        using var lease = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
+        var model = lease.Model;
         // Evaluation runs alone between rounds: use every core (results do not depend on the thread count).
         var threads = Environment.ProcessorCount;
         var accuracy = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads).Average();
@@ -514,38 +518,22 @@ public sealed class PretrainingService
         return outcome;
     }
 
-    /// <summary>Loads a checkpoint pinned by its ETag (cached per process; callers must not modify it).</summary>
-    public async Task<MetaModel> GetModelAsync(string runId, CheckpointRef checkpoint, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A lease on a checkpoint pinned by its ETag, loaded once per process: dispose the lease when done, and
+    /// never modify or dispose the model.
+    /// </summary>
+    internal Task<ModelLease<MetaModel>> GetModelAsync(string runId, CheckpointRef checkpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var key = checkpoint.BlobName + "|" + checkpoint.ETag;
-        var lazy = _models.GetOrAdd(key, _ =>
+        return _models.AcquireAsync(checkpoint.BlobName + "|" + checkpoint.ETag, async _ =>
         {
-            _modelOrder.Enqueue(key);
-            return new Lazy<Task<MetaModel>>(async () =>
-            {
-                var bytes = await _artifacts.ReadAsync(runId, RelativeName(runId, checkpoint.BlobName), checkpoint.ETag, CancellationToken.None).ConfigureAwait(false);
-                return MetaModel.Load(bytes.ToStream());
-            });
-        });
-
-        // Evicted models are not disposed here (another thread may still use one); their tensors are
-        // released by finalizers.
-        while (_modelOrder.Count > Math.Max(1, _options.ModelCacheSize) && _modelOrder.TryDequeue(out var oldest))
-        {
-            _models.TryRemove(oldest, out _);
-        }
-
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            _models.TryRemove(new KeyValuePair<string, Lazy<Task<MetaModel>>>(key, lazy));
-            throw;
-        }
+            var bytes = await _artifacts.ReadAsync(runId, RelativeName(runId, checkpoint.BlobName), checkpoint.ETag, CancellationToken.None).ConfigureAwait(false);
+            return MetaModel.Load(bytes.ToStream());
+        }, cancellationToken);
     }
+
+    /// <summary>Releases the loaded checkpoints (those still in use when their step ends).</summary>
+    public void Dispose() => _models.Dispose();
 
     private static string RelativeName(string runId, string blobName)
     {

@@ -146,12 +146,44 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
         await Categories.PredictAsync("warm", items, version: 1);
         await Categories.PredictAsync("warm", items, version: 2);
 
+        // Earlier tests' garbage must not be finalized while this one counts.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         var before = Tensor.TotalCount;
         for (var i = 0; i < 20; i++)
         {
             await Categories.CreateAsync(new CreateCategoryCommand($"leak-{i}", Clusters(3, 3, seed: 20 + i)));
             await Categories.PredictAsync("warm", items);
             await Categories.PredictAsync("warm", items, version: 1);
+        }
+
+        Assert.Equal(before, Tensor.TotalCount);
+    }
+
+    [Fact]
+    public async Task Disposing_the_services_releases_every_loaded_model()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = Tensor.TotalCount;
+        var suffix = Guid.NewGuid().ToString("N")[..12];
+        var services = LocalPretrainingHost.CreateServices(azurite.ConnectionString, "c" + suffix, "T" + suffix, "test");
+        await using (services)
+        {
+            var own = _services;
+            _services = services;
+            try
+            {
+                await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
+                await Categories.CreateAsync(new CreateCategoryCommand("loaded", Clusters(3, 3, seed: 40)));
+                await Categories.AddFeedbackAsync("loaded", Clusters(3, 1, seed: 41));
+                await Categories.PredictAsync("loaded", Clusters(3, 1, seed: 42).Select(e => e.Item).ToList(), version: 1);
+                Assert.True(Tensor.TotalCount > before, "The service should hold the meta-model and the category's models.");
+            }
+            finally
+            {
+                _services = own;
+            }
         }
 
         Assert.Equal(before, Tensor.TotalCount);

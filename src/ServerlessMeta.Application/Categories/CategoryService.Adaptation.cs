@@ -25,13 +25,20 @@ public sealed partial class CategoryService
         string note;
         if (candidate is not null)
         {
-            var model = await LoadMetaModelAsync(candidate.Version, cancellationToken).ConfigureAwait(false);
-            var featurizer = new Featurizer(model.Featurizer ?? throw new InvalidOperationException($"Meta-model version {candidate.Version} has no featurizer."));
-            if (!fallBackToScratch || Fits(featurizer, examples))
+            var lease = await LoadMetaModelAsync(candidate.Version, cancellationToken).ConfigureAwait(false);
+            if (lease.Model.Featurizer is not { } featurizerOptions)
             {
-                return new AdaptationSource(model, candidate.Version, featurizer, Owned: false, Note: null);
+                lease.Dispose();
+                throw new InvalidOperationException($"Meta-model version {candidate.Version} has no featurizer.");
             }
 
+            var featurizer = new Featurizer(featurizerOptions);
+            if (!fallBackToScratch || Fits(featurizer, examples))
+            {
+                return new AdaptationSource(lease.Model, lease, candidate.Version, featurizer, Note: null);
+            }
+
+            lease.Dispose();
             note = string.Create(CultureInfo.InvariantCulture, $"The category's data does not fit meta-model version {candidate.Version} (its features or text differ): adapted a freshly initialised model instead.");
         }
         else
@@ -44,7 +51,7 @@ public sealed partial class CategoryService
         var algorithm = requested ?? ParseAlgorithm(_options.DefaultAlgorithm);
         var options = ScratchFeaturizer(examples, "examples");
         var scratch = MetaModel.Create(algorithm, Config(options), MetaLearningOptions.DefaultsFor(algorithm, TaskKind.Classification), options);
-        return new AdaptationSource(scratch, null, new Featurizer(options), Owned: true, note);
+        return new AdaptationSource(scratch, scratch, null, new Featurizer(options), note);
     }
 
     private static bool Fits(Featurizer featurizer, IReadOnlyList<LabelledItem> examples)
@@ -310,58 +317,26 @@ public sealed partial class CategoryService
         return versions;
     }
 
-    private async Task<MetaModel> LoadMetaModelAsync(int version, CancellationToken cancellationToken)
-    {
-        var lazy = _loadedMetaModels.GetOrAdd(version, v => new Lazy<Task<MetaModel>>(async () =>
+    private Task<ModelLease<MetaModel>> LoadMetaModelAsync(int version, CancellationToken cancellationToken) =>
+        _loadedMetaModels.AcquireAsync(version, async v =>
         {
             await using var download = await _metaModels.DownloadVersionAsync(v, CancellationToken.None).ConfigureAwait(false);
             return MetaModel.Load(download.Content);
-        }));
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (!lazy.Value.IsCompletedSuccessfully && lazy.Value.IsCompleted)
-        {
-            _loadedMetaModels.TryRemove(new KeyValuePair<int, Lazy<Task<MetaModel>>>(version, lazy));
-            throw;
-        }
-    }
+        }, cancellationToken);
 
-    /// <summary>
-    /// A category version's model, loaded once per process. Versions never change once written, so the
-    /// cache needs no invalidation; evicted models are left to the garbage collector rather than disposed,
-    /// since a concurrent request may still be predicting with them.
-    /// </summary>
-    private async Task<AdaptedModel> LoadModelAsync(string categoryId, int version, CancellationToken cancellationToken)
+    /// <summary>A category version's model, loaded once per process (versions never change once written, so the cache needs no invalidation).</summary>
+    private Task<ModelLease<AdaptedModel>> LoadModelAsync(string categoryId, int version, CancellationToken cancellationToken) =>
+        _loadedModels.AcquireAsync((categoryId, version), async key =>
+        {
+            await using var download = await _categories.DownloadVersionAsync(key.Category, key.Version, CancellationToken.None).ConfigureAwait(false);
+            return AdaptedModel.Load(download.Content);
+        }, cancellationToken);
+
+    /// <summary>Releases the loaded models (those still in use when their request ends).</summary>
+    public void Dispose()
     {
-        var key = (categoryId, version);
-        var lazy = _loadedModels.GetOrAdd(key, k =>
-        {
-            _modelOrder.Enqueue(k);
-            return new Lazy<Task<AdaptedModel>>(async () =>
-            {
-                await using var download = await _categories.DownloadVersionAsync(k.Category, k.Version, CancellationToken.None).ConfigureAwait(false);
-                return AdaptedModel.Load(download.Content);
-            });
-        });
-        while (_loadedModels.Count > _options.ModelCacheSize && _modelOrder.TryDequeue(out var oldest))
-        {
-            if (oldest != key)
-            {
-                _loadedModels.TryRemove(oldest, out _);
-            }
-        }
-
-        try
-        {
-            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (lazy.Value.IsFaulted)
-        {
-            _loadedModels.TryRemove(new KeyValuePair<(string, int), Lazy<Task<AdaptedModel>>>(key, lazy));
-            throw;
-        }
+        _loadedModels.Dispose();
+        _loadedMetaModels.Dispose();
     }
 
     [LoggerMessage(EventId = 7221, Level = LogLevel.Information, Message = "Category {CategoryId} version {Version}: {Algorithm} from meta-model {MetaModelVersion}, chose {Chosen} (estimated accuracy {Estimate:F3}) in {Milliseconds:F1} ms")]
@@ -370,16 +345,10 @@ public sealed partial class CategoryService
     [LoggerMessage(EventId = 7222, Level = LogLevel.Warning, Message = "Health check: storage is not reachable")]
     private static partial void LogHealthFailed(ILogger logger, Exception exception);
 
-    /// <summary>The model to adapt, and whether this request owns it (a model from scratch) or borrows it from the cache.</summary>
-    private sealed record AdaptationSource(MetaModel Model, int? MetaModelVersion, Featurizer Featurizer, bool Owned, string? Note)
+    /// <summary>The model to adapt, and what to dispose when the request is done with it: the model itself (from scratch) or its lease on the cached meta-model.</summary>
+    private sealed record AdaptationSource(MetaModel Model, IDisposable Ownership, int? MetaModelVersion, Featurizer Featurizer, string? Note)
     {
-        public void Release()
-        {
-            if (Owned)
-            {
-                Model.Dispose();
-            }
-        }
+        public void Release() => Ownership.Dispose();
     }
 
     private sealed record AdaptationOutcome(AdaptedModel Model, string Algorithm, int? MetaModelVersion, AdaptationMetrics Metrics, double AdaptMs, double EstimateMs, string? Note) : IDisposable

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
@@ -24,6 +23,9 @@ public sealed class CategoryServiceOptions
     /// <summary>Adapted category models kept loaded (per process).</summary>
     public int ModelCacheSize { get; set; } = 256;
 
+    /// <summary>Meta-models kept loaded (per process): the newest of each algorithm that categories are created from.</summary>
+    public int MetaModelCacheSize { get; set; } = 6;
+
     /// <summary>How long the list of meta-models is reused before the registry is asked again (a newer meta-model is used within this long; the first one at once).</summary>
     public TimeSpan MetaModelRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -48,7 +50,7 @@ public sealed class CategoryServiceOptions
 /// comparing it with nearest centroid by a cross-validated estimate), predict, learn from feedback, ingest
 /// history for pretraining, list and roll back versions. Validates everything before writing anything.
 /// </summary>
-public sealed partial class CategoryService
+public sealed partial class CategoryService : IDisposable
 {
     /// <summary>What <see cref="AdaptationMetrics.Chosen"/> says when nearest centroid was stored.</summary>
     public const string NearestCentroidChoice = "nearest-centroid";
@@ -61,9 +63,8 @@ public sealed partial class CategoryService
     private readonly MetaModelRegistry _metaModels;
     private readonly CategoryServiceOptions _options;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<int, Lazy<Task<MetaModel>>> _loadedMetaModels = new();
-    private readonly ConcurrentDictionary<(string Category, int Version), Lazy<Task<AdaptedModel>>> _loadedModels = new();
-    private readonly ConcurrentQueue<(string Category, int Version)> _modelOrder = new();
+    private readonly LoadedModelCache<int, MetaModel> _loadedMetaModels;
+    private readonly LoadedModelCache<(string Category, int Version), AdaptedModel> _loadedModels;
     private readonly Lock _choiceLock = new();
     private (long At, IReadOnlyList<MetaModelVersion> Versions)? _versionsSeen;
 
@@ -75,6 +76,8 @@ public sealed partial class CategoryService
         _metaModels = metaModels;
         _options = options.Value;
         _logger = logger;
+        _loadedMetaModels = new(_options.MetaModelCacheSize);
+        _loadedModels = new(_options.ModelCacheSize);
     }
 
     /// <summary>The informational version of this build.</summary>
@@ -261,7 +264,7 @@ public sealed partial class CategoryService
         if (version is { } requested)
         {
             resolved = requested;
-            if (!_loadedModels.ContainsKey((categoryId, resolved)))
+            if (!_loadedModels.Contains((categoryId, resolved)))
             {
                 await _categories.GetVersionAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
             }
@@ -272,7 +275,8 @@ public sealed partial class CategoryService
             resolved = category.ServingVersion ?? throw new ModelVersionNotFoundException($"Category '{categoryId}' has no model version yet.");
         }
 
-        var model = await LoadModelAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
+        using var lease = await LoadModelAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
+        var model = lease.Model;
         var probabilities = model.PredictItems(items);
         var labels = model.Labels;
         var predictions = new Prediction[items.Count];
