@@ -14,11 +14,13 @@ namespace ServerlessMeta.Storage;
 public sealed class CategoryRegistry
 {
     private readonly StorageContext _context;
+    private readonly DatasetStore _datasets;
     private readonly ILogger _logger;
 
-    internal CategoryRegistry(StorageContext context)
+    internal CategoryRegistry(StorageContext context, DatasetStore datasets)
     {
         _context = context;
+        _datasets = datasets;
         _logger = context.Loggers.CreateLogger<CategoryRegistry>();
     }
 
@@ -69,17 +71,7 @@ public sealed class CategoryRegistry
     {
         StorageIds.Validate(categoryId, "categoryId");
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(metadata);
-        var row = new VersionEntity
-        {
-            Algorithm = Json.Name(metadata.Algorithm, "algorithm"),
-            MetaModelVersion = metadata.MetaModelVersion is null or (>= 1 and <= Keys.MaxVersion)
-                ? metadata.MetaModelVersion
-                : throw new ArgumentException($"metaModelVersion must be between 1 and {Keys.MaxVersion}.", "metaModelVersion"),
-            ExamplesHash = Json.Sha256Hex(metadata.ExamplesHash, "examplesHash"),
-            Hyperparameters = Json.Hyperparameters(metadata.Hyperparameters, "hyperparameters"),
-            Metrics = Json.Metrics(metadata.Metrics, "metrics"),
-        };
+        var row = NewRow(metadata);
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
 
@@ -87,6 +79,61 @@ public sealed class CategoryRegistry
         var version = await series.AllocateAsync(likelyFirst: entity.LatestVersion is null, cancellationToken).ConfigureAwait(false);
         var stored = await series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false);
         await MovePointersAsync(categoryId, version, metadata.Promote, entity, cancellationToken).ConfigureAwait(false);
+        return ToVersion(categoryId, stored);
+    }
+
+    /// <summary>
+    /// Creates a category with its examples and its first model version, which it serves. Everything is
+    /// validated before the first write (<see cref="ArgumentException"/> naming the field); an existing id
+    /// throws <see cref="CategoryAlreadyExistsException"/>. The row is inserted, the examples appended and
+    /// the model written (blob, then version row), and one update of the row under its ETag then commits the
+    /// examples and points <c>latest</c> and <c>serving</c> at the version: seven round trips instead of the
+    /// ten that <see cref="CreateCategoryAsync(string, CancellationToken)"/>,
+    /// <see cref="DatasetStore.AppendExamplesAsync"/> and <see cref="AddVersionAsync"/> take one after the
+    /// other. If anything changed the row meanwhile (a concurrent append), the examples are committed and the
+    /// pointers moved the usual way. A crash before that update leaves the category without examples and
+    /// without a served version, as a crash between those three calls would.
+    /// </summary>
+    public async Task<CategoryModelVersion> CreateCategoryAsync(string categoryId, IReadOnlyList<StoredExample> examples, Stream model, NewCategoryModel metadata, CancellationToken cancellationToken = default)
+    {
+        StorageIds.Validate(categoryId, "categoryId");
+        var batch = DatasetStore.Batch.Create(examples);
+        ArgumentNullException.ThrowIfNull(model);
+        var row = NewRow(metadata);
+        await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var entity = new CategoryEntity { RowKey = categoryId, CreatedAt = _context.Time.GetUtcNow() };
+        try
+        {
+            var inserted = await _context.Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            entity.ETag = inserted.Headers.ETag ?? ETag.All;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            throw new CategoryAlreadyExistsException(categoryId);
+        }
+
+        var appended = await _datasets.AppendUncommittedToNewCategoryAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
+        var series = Series(categoryId);
+        var version = await series.AllocateAsync(likelyFirst: true, cancellationToken).ConfigureAwait(false);
+        var stored = await series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false);
+        if (appended is { } placed && entity.ETag != ETag.All)
+        {
+            _datasets.CommitInto(categoryId, entity, batch, placed);
+            entity.LatestVersion = version;
+            entity.ServingVersion = version;
+            try
+            {
+                await _context.Table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                return ToVersion(categoryId, stored);
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // The row changed since the insert: commit and move the pointers against its current state.
+            }
+        }
+
+        await _datasets.CompleteAppendAsync(categoryId, batch, appended, cancellationToken).ConfigureAwait(false);
+        await MovePointersAsync(categoryId, version, promote: true, known: null, cancellationToken).ConfigureAwait(false);
         return ToVersion(categoryId, stored);
     }
 
@@ -209,7 +256,22 @@ public sealed class CategoryRegistry
         return version ?? throw new ModelVersionNotFoundException($"Category '{categoryId}' has no model version yet.");
     }
 
-    /// <summary>After a row is written: latest = max(latest, version); serving = version if none or promoted.</summary>
+    private static VersionEntity NewRow(NewCategoryModel metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return new VersionEntity
+        {
+            Algorithm = Json.Name(metadata.Algorithm, "algorithm"),
+            MetaModelVersion = metadata.MetaModelVersion is null or (>= 1 and <= Keys.MaxVersion)
+                ? metadata.MetaModelVersion
+                : throw new ArgumentException($"metaModelVersion must be between 1 and {Keys.MaxVersion}.", "metaModelVersion"),
+            ExamplesHash = Json.Sha256Hex(metadata.ExamplesHash, "examplesHash"),
+            Hyperparameters = Json.Hyperparameters(metadata.Hyperparameters, "hyperparameters"),
+            Metrics = Json.Metrics(metadata.Metrics, "metrics"),
+        };
+    }
+
+
     /// <summary>
     /// Moves <c>latest</c> (and <c>serving</c>) to <paramref name="version"/>. The first attempt updates
     /// <paramref name="known"/>, the row as read before the write, conditional on its ETag (one round trip

@@ -64,7 +64,11 @@ public sealed class DatasetStore
         StorageIds.Validate(categoryId, "categoryId");
         var batch = Batch.Create(examples);
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return await AppendAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
+    }
 
+    private async Task<DatasetAppendResult> AppendAsync(string categoryId, Batch batch, CancellationToken cancellationToken)
+    {
         ETag? stalledOn = null;
         var stalled = Stopwatch.StartNew();
         for (var attempt = 0; attempt < Optimistic.MaxAttempts; attempt++)
@@ -352,23 +356,7 @@ public sealed class DatasetStore
                 return null;
             }
 
-            batch.CheckFits(categoryId, entity);
-            parts[^1] = appended.End;
-            if (appended.End >= _context.Options.DatasetPartMaxBytes || appended.Blocks >= MaxBlocksPerPart)
-            {
-                parts.Add(0);
-            }
-
-            var counts = Json.ReadCounts(entity.LabelCounts);
-            foreach (var (label, count) in batch.LabelCounts)
-            {
-                counts[label] = counts.GetValueOrDefault(label) + count;
-            }
-
-            entity.DatasetParts = Json.WriteParts(parts);
-            entity.LabelCounts = Json.WriteCounts(counts);
-            entity.ExampleCount += batch.Examples.Count;
-            entity.FeatureCount ??= batch.FeatureCount;
+            var counts = ApplyCommit(categoryId, entity, batch, parts, appended);
             try
             {
                 await _context.Table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -383,8 +371,73 @@ public sealed class DatasetStore
         throw Optimistic.TooMuchContention($"the dataset of category '{categoryId}'");
     }
 
+    /// <summary>
+    /// Moves the row, in memory, past appended bytes: the part's committed length (rolling to a new part when
+    /// this one is full), the label counts, the example count and the feature width. Returns the counts.
+    /// </summary>
+    private SortedDictionary<string, long> ApplyCommit(string categoryId, CategoryEntity entity, Batch batch, List<long> parts, (long End, int Blocks) appended)
+    {
+        batch.CheckFits(categoryId, entity);
+        parts[^1] = appended.End;
+        if (appended.End >= _context.Options.DatasetPartMaxBytes || appended.Blocks >= MaxBlocksPerPart)
+        {
+            parts.Add(0);
+        }
+
+        var counts = Json.ReadCounts(entity.LabelCounts);
+        foreach (var (label, count) in batch.LabelCounts)
+        {
+            counts[label] = counts.GetValueOrDefault(label) + count;
+        }
+
+        entity.DatasetParts = Json.WriteParts(parts);
+        entity.LabelCounts = Json.WriteCounts(counts);
+        entity.ExampleCount += batch.Examples.Count;
+        entity.FeatureCount ??= batch.FeatureCount;
+        return counts;
+    }
+
+    /// <summary>
+    /// The first half of an append to a category created a moment ago (its row holds no parts): writes the
+    /// batch to part 1 without committing it. Null when the bytes could not be placed at the start (another
+    /// writer got there first); then <see cref="CompleteAppendAsync"/> appends as usual.
+    /// </summary>
+    internal async Task<(long End, int Blocks)?> AppendUncommittedToNewCategoryAsync(string categoryId, Batch batch, CancellationToken cancellationToken)
+    {
+        var blob = _context.Container.GetAppendBlobClient(Keys.DatasetPartBlob(categoryId, 1));
+        await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var appended = await TryAppendAsync(blob, batch, 0, cancellationToken).ConfigureAwait(false);
+        return appended is { End: >= 0 } ? appended : null;
+    }
+
+    /// <summary>
+    /// Commits what <see cref="AppendUncommittedToNewCategoryAsync"/> wrote into <paramref name="entity"/>
+    /// (in memory only: the caller writes the row under its ETag, with whatever else it changes).
+    /// </summary>
+    internal void CommitInto(string categoryId, CategoryEntity entity, Batch batch, (long End, int Blocks) appended) =>
+        ApplyCommit(categoryId, entity, batch, CurrentParts(entity), appended);
+
+    /// <summary>
+    /// Finishes an append begun by <see cref="AppendUncommittedToNewCategoryAsync"/> when the caller could not
+    /// commit it in its own row update: commits the bytes if they are still the part's next ones, and
+    /// otherwise appends the batch again as <see cref="AppendExamplesAsync"/> does.
+    /// </summary>
+    internal async Task CompleteAppendAsync(string categoryId, Batch batch, (long End, int Blocks)? appended, CancellationToken cancellationToken)
+    {
+        if (appended is { } placed)
+        {
+            var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
+            if (await CommitAsync(categoryId, entity, batch, 1, 0, placed, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return;
+            }
+        }
+
+        await AppendAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A validated, serialised append: JSON lines cut into blocks that each end at a line end.</summary>
-    private sealed class Batch
+    internal sealed class Batch
     {
         private Batch(List<StoredExample> examples, List<byte[]> blocks, SortedDictionary<string, long> labelCounts, int? featureCount, int featureIndex)
         {

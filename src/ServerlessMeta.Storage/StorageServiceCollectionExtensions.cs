@@ -73,7 +73,7 @@ public static class StorageServiceCollectionExtensions
                 provider.GetRequiredService<TimeProvider>(),
                 provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance);
         });
-        services.TryAddSingleton(provider => new CategoryRegistry(provider.GetRequiredService<StorageContext>()));
+        services.TryAddSingleton(provider => new CategoryRegistry(provider.GetRequiredService<StorageContext>(), provider.GetRequiredService<DatasetStore>()));
         services.TryAddSingleton(provider => new DatasetStore(provider.GetRequiredService<StorageContext>()));
         services.TryAddSingleton(provider => new MetaModelRegistry(provider.GetRequiredService<StorageContext>()));
         services.TryAddSingleton(provider => new RunArtifactStore(provider.GetRequiredService<StorageContext>()));

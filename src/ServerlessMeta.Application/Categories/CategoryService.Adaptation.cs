@@ -229,6 +229,13 @@ public sealed partial class CategoryService
     private async Task<CategoryModelVersion> StoreAsync(string categoryId, AdaptationOutcome outcome, IReadOnlyList<LabelledItem> examples, bool promote, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
+        var metadata = Describe(categoryId, outcome, ToStored(examples), promote, buffer);
+        return await _categories.AddVersionAsync(categoryId, buffer, metadata, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Saves the model into <paramref name="buffer"/> (rewound) and describes it for the registry.</summary>
+    private static NewCategoryModel Describe(string categoryId, AdaptationOutcome outcome, IReadOnlyList<StoredExample> examples, bool promote, MemoryStream buffer)
+    {
         outcome.Model.Save(buffer, new Dictionary<string, string>(StringComparer.Ordinal) { ["categoryId"] = categoryId, ["chosen"] = outcome.Metrics.Chosen });
         buffer.Position = 0;
         var c = CultureInfo.InvariantCulture;
@@ -252,15 +259,15 @@ public sealed partial class CategoryService
             hyperparameters["estimate"] = estimate;
         }
 
-        return await _categories.AddVersionAsync(categoryId, buffer, new NewCategoryModel
+        return new NewCategoryModel
         {
             Algorithm = outcome.Algorithm,
             MetaModelVersion = outcome.MetaModelVersion,
-            ExamplesHash = ExampleSetHash.Compute(ToStored(examples)),
+            ExamplesHash = ExampleSetHash.Compute(examples),
             Hyperparameters = hyperparameters,
             Metrics = metrics,
             Promote = promote,
-        }, cancellationToken).ConfigureAwait(false);
+        };
 
         static void AddIf(Dictionary<string, double> metrics, string name, double? value)
         {

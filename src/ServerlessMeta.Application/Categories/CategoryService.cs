@@ -118,9 +118,10 @@ public sealed partial class CategoryService : IDisposable
             using var adapted = Adapt(source, support, adaptation);
 
             var store = Stopwatch.StartNew();
-            await _categories.CreateCategoryAsync(command.CategoryId, cancellationToken).ConfigureAwait(false);
-            await _datasets.AppendExamplesAsync(command.CategoryId, ToStored(command.Examples), cancellationToken).ConfigureAwait(false);
-            var version = await StoreAsync(command.CategoryId, adapted, command.Examples, promote: true, cancellationToken).ConfigureAwait(false);
+            var stored = ToStored(command.Examples);
+            using var buffer = new MemoryStream();
+            var metadata = Describe(command.CategoryId, adapted, stored, promote: true, buffer);
+            var version = await _categories.CreateCategoryAsync(command.CategoryId, stored, buffer, metadata, cancellationToken).ConfigureAwait(false);
             store.Stop();
             return Result(command.CategoryId, version.Version, adapted, support.Labels, load, store, total);
         }
