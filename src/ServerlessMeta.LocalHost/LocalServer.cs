@@ -122,7 +122,7 @@ public sealed class LocalServer : IAsyncDisposable
             app.MapServerlessMetaApi();
 
             CategoryService.WarmUp();
-            worker = await LocalDurableWorker.StartAsync(engine, app.Services, cancellationToken).ConfigureAwait(false);
+            worker = await LocalDurableWorker.StartAsync(app.Services.GetRequiredService<LocalDurableClient>(), app.Services, cancellationToken).ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
             var port = new Uri(address).Port;

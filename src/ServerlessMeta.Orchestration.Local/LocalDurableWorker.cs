@@ -27,12 +27,30 @@ public sealed class LocalDurableWorker : IAsyncDisposable
 
     public AzureStorageOrchestrationService Service { get; }
 
-    public static async Task<LocalDurableWorker> StartAsync(LocalEngineOptions options, IServiceProvider services, CancellationToken cancellationToken = default)
+    /// <summary>Starts a worker with an orchestration service of its own (a worker process without a client).</summary>
+    public static Task<LocalDurableWorker> StartAsync(LocalEngineOptions options, IServiceProvider services, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        var service = new AzureStorageOrchestrationService(options.ToSettings(loggers));
+        return StartAsync(new AzureStorageOrchestrationService(options.ToSettings(loggers)), services, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts a worker in the client's process on the client's orchestration service. Messages the client
+    /// sends (a run's start, a termination) then wake the worker's queue pollers at once instead of
+    /// waiting for their next poll, as the worker's own messages between activities and orchestrator do.
+    /// </summary>
+    public static Task<LocalDurableWorker> StartAsync(LocalDurableClient client, IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(services);
+        return StartAsync(client.Service, services, cancellationToken);
+    }
+
+    private static async Task<LocalDurableWorker> StartAsync(AzureStorageOrchestrationService service, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         var worker = new TaskHubWorker(service, loggers);
         worker.AddTaskOrchestrations([.. PretrainingTasks.Orchestrators.Select(o => (ObjectCreator<TaskOrchestration>)new ShimCreator<TaskOrchestration>(o.Name, () =>

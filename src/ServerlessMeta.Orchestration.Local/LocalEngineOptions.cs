@@ -25,10 +25,13 @@ public sealed class LocalEngineOptions
     public int PartitionCount { get; init; } = 1;
 
     /// <summary>
-    /// Longest wait between polls of an idle queue. The provider's default of 30 s makes the first
-    /// message after a quiet spell wait up to 30 s; a round trips through the queues several times.
+    /// Longest wait between polls of an idle queue. An idle queue waits a tenth of its idle time between
+    /// polls, up to this; a message sent from this process (an activity's result, a co-hosted client's
+    /// start) wakes the poller at once. The provider's default of 30 s makes a message from another
+    /// process wait up to 30 s after a quiet spell; 100 ms polled so often that Azurite and the pollers
+    /// took a fifth of the two cores' time from the activities. See docs/durable.md.
     /// </summary>
-    public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long a dequeued message stays invisible: after a worker dies (SIGKILL), its in-flight
