@@ -8,8 +8,8 @@ using ShimJsonDataConverter = Microsoft.DurableTask.Converters.JsonDataConverter
 
 namespace ServerlessMeta.Orchestration.Local;
 
-/// <summary>The state of a pretraining orchestration as a client sees it.</summary>
-public sealed record PretrainingRunState(string InstanceId, OrchestrationStatus RuntimeStatus, PretrainingStatus? Progress, PretrainingOutcome? Outcome, string? Failure)
+/// <summary>The state of a pretraining orchestration as a client sees it; <paramref name="LastUpdatedAt"/> is when the orchestration last wrote it (its progress included).</summary>
+public sealed record PretrainingRunState(string InstanceId, OrchestrationStatus RuntimeStatus, PretrainingStatus? Progress, PretrainingOutcome? Outcome, string? Failure, DateTimeOffset LastUpdatedAt)
 {
     public bool IsTerminal => RuntimeStatus is OrchestrationStatus.Completed or OrchestrationStatus.Failed or OrchestrationStatus.Terminated or OrchestrationStatus.Canceled;
 }
@@ -81,7 +81,7 @@ public sealed class LocalDurableClient : IPretrainingRuns
         return new PretrainingRunStatus(
             state.InstanceId, status, state.Progress, state.Outcome, state.Failure,
             new DateTimeOffset(DateTime.SpecifyKind(core.CreatedTime, DateTimeKind.Utc)),
-            new DateTimeOffset(DateTime.SpecifyKind(core.LastUpdatedTime, DateTimeKind.Utc)));
+            state.LastUpdatedAt);
     }
 
     /// <inheritdoc/>
@@ -114,7 +114,7 @@ public sealed class LocalDurableClient : IPretrainingRuns
             ? (PretrainingOutcome?)_json.Deserialize(state.Output, typeof(PretrainingOutcome))
             : null;
         var failure = state.OrchestrationStatus == OrchestrationStatus.Failed ? state.FailureDetails?.ToString() ?? state.Output : null;
-        return new PretrainingRunState(state.OrchestrationInstance.InstanceId, state.OrchestrationStatus, progress, outcome, failure);
+        return new PretrainingRunState(state.OrchestrationInstance.InstanceId, state.OrchestrationStatus, progress, outcome, failure, new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)));
     }
 
     /// <summary>Polls every <paramref name="pollInterval"/> (default 100 ms) until the run ends or <paramref name="timeout"/> passes.</summary>

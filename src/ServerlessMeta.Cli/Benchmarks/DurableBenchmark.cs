@@ -18,11 +18,15 @@ namespace ServerlessMeta.Cli.Benchmarks;
 /// <c>smeta bench durable</c>: the same pretraining in process (<see cref="MetaTrainer"/>) and as a
 /// durable orchestration on the local engine over Azurite, on the same stored catalogue and the same
 /// held-out episodes: time per round and time to a target held-out loss (90% of the in-process run's
-/// improvement), and their ratio.
+/// improvement), and their ratio. Both are timed warm, as in a running service: a few untimed in-process
+/// steps on a throwaway model, and an untimed one-round durable run on the same worker, go first, so that
+/// neither side pays for first-use compilation and connections.
 /// </summary>
 internal static class DurableBenchmark
 {
     public const double Target = 1.3;
+
+    private const int WarmUpSteps = 5;
 
     public static Command CreateCommand()
     {
@@ -120,6 +124,12 @@ internal static class DurableBenchmark
 
         // In process: MetaTrainer with every core on the meta-batch, held-out loss every validation interval.
         var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [basePlan.HiddenWidth] };
+        using (var warmUp = MetaModel.Create(algorithm, config, PretrainingService.Hyperparameters(basePlan), data.Featurizer, seed))
+        {
+            MetaTrainer.Train(warmUp, data.TrainingSampler(basePlan), new TrainingOptions { Iterations = WarmUpSteps, MetaBatchSize = metaBatch, Seed = seed + 1, Threads = cores }, cancellationToken: cancellationToken);
+            _ = warmUp.ComputeUpdate(episodes, cores);
+        }
+
         using var model = MetaModel.Create(algorithm, config, PretrainingService.Hyperparameters(basePlan), data.Featurizer, seed);
         var timeline = new List<(double Seconds, double Loss)>();
         var clock = Stopwatch.StartNew();
@@ -146,7 +156,7 @@ internal static class DurableBenchmark
         var engine = new LocalEngineOptions { ConnectionString = connection, TaskHubName = "bench" + suffix, WorkerId = "bench", MaxConcurrentActivities = cores };
         var client = new LocalDurableClient(engine);
         await client.CreateTaskHubAsync().ConfigureAwait(false);
-        await using var worker = await LocalDurableWorker.StartAsync(engine, services, cancellationToken).ConfigureAwait(false);
+        await using var worker = await LocalDurableWorker.StartAsync(client, services, cancellationToken).ConfigureAwait(false);
         var durableRounds = (steps + localSteps - 1) / localSteps;
         var plan = basePlan with
         {
@@ -159,12 +169,23 @@ internal static class DurableBenchmark
             CheckpointPeriod = 50,
             DataSnapshotId = data.SnapshotId,
         };
-        clock.Restart();
+        var warmUpRun = await client.StartPretrainingAsync(plan with { RunId = plan.RunId + "-warmup", Rounds = 1, LocalSteps = 1, ValidationInterval = 1 }).ConfigureAwait(false);
+        var warmed = await client.WaitForCompletionAsync(warmUpRun, TimeSpan.FromMinutes(10), TimeSpan.FromMilliseconds(100), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (warmed.RuntimeStatus != DurableTask.Core.OrchestrationStatus.Completed)
+        {
+            Console.Error.WriteLine($"The warm-up run ended {warmed.RuntimeStatus}: {warmed.Failure}");
+            return 1;
+        }
+
+        // Times come from when the orchestration wrote each status, not from when this loop saw it, so the
+        // loop can poll slowly and leave the cores to the run.
+        var startedAt = DateTimeOffset.UtcNow;
+        double Since(DateTimeOffset at) => Math.Max(0, (at - startedAt).TotalSeconds);
         var instance = await client.StartPretrainingAsync(plan).ConfigureAwait(false);
         double? durableToTarget = null;
         double? lastRoundAt = null;
         double? lastLoss = null;
-        var final = await client.WaitForCompletionAsync(instance, TimeSpan.FromHours(2), TimeSpan.FromMilliseconds(50), state =>
+        var final = await client.WaitForCompletionAsync(instance, TimeSpan.FromHours(2), TimeSpan.FromMilliseconds(250), state =>
         {
             if (state.Progress is not { } progress)
             {
@@ -174,16 +195,16 @@ internal static class DurableBenchmark
             if (progress.HeldOutLoss is { } loss && loss != lastLoss)
             {
                 lastLoss = loss;
-                Say(string.Create(CultureInfo.InvariantCulture, $"  durable     t={clock.Elapsed.TotalSeconds,6:F1} s  round {progress.Round}/{progress.Rounds}  held-out loss {loss:F4}  accuracy {progress.HeldOutAccuracy:F3}"));
+                Say(string.Create(CultureInfo.InvariantCulture, $"  durable     t={Since(state.LastUpdatedAt),6:F1} s  round {progress.Round}/{progress.Rounds}  held-out loss {loss:F4}  accuracy {progress.HeldOutAccuracy:F3}"));
                 if (durableToTarget is null && loss <= target)
                 {
-                    durableToTarget = clock.Elapsed.TotalSeconds;
+                    durableToTarget = Since(state.LastUpdatedAt);
                 }
             }
 
             if (progress.Round == plan.Rounds && lastRoundAt is null)
             {
-                lastRoundAt = clock.Elapsed.TotalSeconds;
+                lastRoundAt = Since(state.LastUpdatedAt);
             }
         }, cancellationToken).ConfigureAwait(false);
         if (final.Outcome is null)
@@ -193,7 +214,7 @@ internal static class DurableBenchmark
         }
 
         var inProcessMsPerRound = inProcessSeconds * 1000 / steps;
-        var durableMsPerRound = (lastRoundAt ?? clock.Elapsed.TotalSeconds) * 1000 / plan.Rounds;
+        var durableMsPerRound = (lastRoundAt ?? Since(DateTimeOffset.UtcNow)) * 1000 / plan.Rounds;
         double? ratio = durableToTarget is { } d ? d / inProcessToTarget : null;
         var met = ratio is { } r && r <= Target;
         if (json)
