@@ -79,22 +79,13 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
         await storage.Categories.CreateCategoryAsync("warm-up");
 
         // The creation is held at its model upload while a feedback-like writer stores and serves version 2.
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.Hook.Before = async message =>
-        {
-            if (message.Request.Uri.Path.Contains("/racing/v000001/", StringComparison.Ordinal))
-            {
-                reached.TrySetResult();
-                await release.Task;
-            }
-        };
+        var gate = storage.Hook.HoldRequestsTo("/racing/v000001/");
         var creating = Task.Run(() => storage.Categories.CreateCategoryAsync("racing", Examples(6), new MemoryStream(TestData.ModelBytes(seed: 3, size: 1_000)), TestData.Metadata()));
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await gate.Reached;
         var other = await storage.Categories.AddVersionAsync("racing", new MemoryStream(TestData.ModelBytes(seed: 4, size: 1_000)), TestData.Metadata(promote: true));
         Assert.Equal(2, other.Version);
 
-        release.SetResult();
+        gate.Release();
         Assert.Equal(1, (await creating).Version);
 
         var info = await storage.Categories.GetCategoryAsync("racing");
@@ -112,22 +103,13 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
 
         // The creation is held after writing its examples (uncommitted) while another writer appends: it
         // finds bytes that are not its own, waits, seals the part and appends to the next one.
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.Hook.Before = async message =>
-        {
-            if (message.Request.Uri.Path.Contains("/appending/v000001/", StringComparison.Ordinal))
-            {
-                reached.TrySetResult();
-                await release.Task;
-            }
-        };
+        var gate = storage.Hook.HoldRequestsTo("/appending/v000001/");
         var creating = Task.Run(() => storage.Categories.CreateCategoryAsync("appending", Examples(6), new MemoryStream(TestData.ModelBytes(seed: 5, size: 1_000)), TestData.Metadata()));
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await gate.Reached;
         var appended = await storage.Datasets.AppendExamplesAsync("appending", Examples(3));
         Assert.Equal(3, appended.ExampleCount);
 
-        release.SetResult();
+        gate.Release();
         await creating;
 
         var info = await storage.Categories.GetCategoryAsync("appending");

@@ -54,23 +54,14 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite, ITestOutputHelper o
         await storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2000, size: 1_000)), TestData.Metadata());
 
         // Writer A gets version 2 and is held at its blob upload while writer B writes and serves version 3.
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.Hook.Before = async message =>
-        {
-            if (message.Request.Uri.Path.Contains("/v000002/", StringComparison.Ordinal))
-            {
-                reached.TrySetResult();
-                await release.Task;
-            }
-        };
+        var gate = storage.Hook.HoldRequestsTo("/v000002/");
         var slow = Task.Run(() => storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2001, size: 1_000)), TestData.Metadata() with { Promote = true }));
-        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await gate.Reached;
         var fast = await storage.Categories.AddVersionAsync("promoting", new MemoryStream(TestData.ModelBytes(seed: 2002, size: 1_000)), TestData.Metadata() with { Promote = true });
         Assert.Equal(3, fast.Version);
         Assert.Equal(3, (await storage.Categories.GetCategoryAsync("promoting")).ServingVersion);
 
-        release.SetResult();
+        gate.Release();
         Assert.Equal(2, (await slow).Version);
 
         var info = await storage.Categories.GetCategoryAsync("promoting");

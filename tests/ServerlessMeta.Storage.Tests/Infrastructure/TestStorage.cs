@@ -132,6 +132,23 @@ internal sealed class RequestHook(string tableName) : HttpPipelinePolicy
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    /// <summary>
+    /// Holds every request whose path contains <paramref name="pathPart"/> until the gate is released;
+    /// <see cref="RequestGate.Reached"/> completes when the first one arrives.
+    /// </summary>
+    public RequestGate HoldRequestsTo(string pathPart)
+    {
+        var gate = new RequestGate();
+        Before = async message =>
+        {
+            if (message.Request.Uri.Path.Contains(pathPart, StringComparison.Ordinal))
+            {
+                await gate.ArriveAsync();
+            }
+        };
+        return gate;
+    }
+
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
         Interlocked.Increment(ref _count);
@@ -187,5 +204,22 @@ internal sealed class CapturedLogs : ILoggerProvider
                 owner._entries.Add((eventId.Id, logLevel, formatter(state, exception)));
             }
         }
+    }
+}
+
+/// <summary>A held request: <see cref="Reached"/> when it arrives, let through by <see cref="Release"/>.</summary>
+internal sealed class RequestGate
+{
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Reached => _reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    public void Release() => _released.TrySetResult();
+
+    internal Task ArriveAsync()
+    {
+        _reached.TrySetResult();
+        return _released.Task;
     }
 }
