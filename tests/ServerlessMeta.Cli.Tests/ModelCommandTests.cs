@@ -72,6 +72,9 @@ public sealed class ModelCommandTests : IDisposable
         (exit, _, error) = ConsoleCapture.Run("bench", "catalog", "--algorithm", "sgd");
         Assert.NotEqual(0, exit);
         Assert.Contains("sgd", error, StringComparison.Ordinal);
+        (exit, _, error) = ConsoleCapture.Run("worker", "--storage", "UseDevelopmentStorage=true", "--max-polling-interval-ms", "10");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--max-polling-interval-ms must be between 50 and 30000", error, StringComparison.Ordinal);
     }
 }
 

@@ -20,10 +20,22 @@ internal static class WorkerCommand
         var workerId = new Option<string>("--worker-id") { Description = "This worker's identity (partition leases, shard results).", DefaultValueFactory = _ => $"{Environment.MachineName}-{Environment.ProcessId}" };
         var activities = new Option<int>("--activities") { Description = "Activities run at once (default: the number of cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var visibility = new Option<int>("--visibility-timeout") { Description = "Seconds before a dead worker's in-flight work items are re-delivered.", DefaultValueFactory = _ => 15 };
+        var polling = new Option<int>("--max-polling-interval-ms")
+        {
+            Description = "Longest wait between polls of an idle queue. Workers in separate processes see each other's messages only by polling, so this defaults lower than in a single process (smeta serve: 1000).",
+            DefaultValueFactory = _ => 100,
+        };
+        polling.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 50 or > 30_000)
+            {
+                result.AddError("--max-polling-interval-ms must be between 50 and 30000.");
+            }
+        });
         var verbose = new Option<bool>("--verbose") { Description = "Log every shard and round." };
         var command = new Command("worker", "Run a Durable Task worker for pretraining on a task hub (local engine over Azure Storage or Azurite).")
         {
-            storage, container, table, hub, workerId, activities, visibility, verbose,
+            storage, container, table, hub, workerId, activities, visibility, polling, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,6 +58,7 @@ internal static class WorkerCommand
                 WorkerId = id,
                 MaxConcurrentActivities = Math.Max(1, parse.GetValue(activities)),
                 VisibilityTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(visibility))),
+                MaxQueuePollingInterval = TimeSpan.FromMilliseconds(parse.GetValue(polling)),
             };
             await using var worker = await LocalDurableWorker.StartAsync(engine, services, cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"worker {id} ready on task hub {engine.TaskHubName}");
