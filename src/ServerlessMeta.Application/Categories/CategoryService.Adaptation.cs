@@ -136,7 +136,7 @@ public sealed partial class CategoryService
             metaModelVersion = null;
         }
 
-        var supportAccuracy = Accuracy(adapted.Predict(set.Features, set.Count), set.Classes!, ways);
+        var supportAccuracy = Evaluator.Accuracy(adapted.Predict(set.Features, set.Count), set.Classes!, ways);
         var metrics = new AdaptationMetrics(
             set.Count,
             Math.Round(supportAccuracy, 6),
@@ -171,7 +171,7 @@ public sealed partial class CategoryService
             var test = Select(set, i => fold[i] == f);
             using (var adapted = model.Adapt(train, labels, adaptation))
             {
-                metaCorrect += Correct(adapted.Predict(test.Features, test.Count), test.Classes!, ways);
+                metaCorrect += Evaluator.CorrectCount(adapted.Predict(test.Features, test.Count), test.Classes!, ways);
             }
 
             var predicted = NearestCentroid.Fit(train, ways).Classify(test.Features, test.Count);
@@ -192,29 +192,6 @@ public sealed partial class CategoryService
 
         return TaskSet.ForClassification(features, set.Dimension, [.. rows.Select(r => set.Classes![r])]);
     }
-
-    private static int Correct(float[] probabilities, int[] classes, int ways)
-    {
-        var correct = 0;
-        for (var i = 0; i < classes.Length; i++)
-        {
-            var row = probabilities.AsSpan(i * ways, ways);
-            var best = 0;
-            for (var c = 1; c < ways; c++)
-            {
-                if (row[c] > row[best])
-                {
-                    best = c;
-                }
-            }
-
-            correct += best == classes[i] ? 1 : 0;
-        }
-
-        return correct;
-    }
-
-    private static double Accuracy(float[] probabilities, int[] classes, int ways) => (double)Correct(probabilities, classes, ways) / classes.Length;
 
     /// <summary>
     /// Nearest centroid on the raw features as a storable model: a prototypical network whose embedding is

@@ -47,6 +47,13 @@ public static class Evaluator
     /// <summary>Fraction of rows whose highest probability is at the true class.</summary>
     public static double Accuracy(float[] probabilities, int[] classes, int ways)
     {
+        ArgumentNullException.ThrowIfNull(classes);
+        return (double)CorrectCount(probabilities, classes, ways) / classes.Length;
+    }
+
+    /// <summary>Rows whose highest probability (the first, on a tie) is at the true class.</summary>
+    public static int CorrectCount(float[] probabilities, int[] classes, int ways)
+    {
         ArgumentNullException.ThrowIfNull(probabilities);
         ArgumentNullException.ThrowIfNull(classes);
         var correct = 0;
@@ -68,6 +75,6 @@ public static class Evaluator
             }
         }
 
-        return (double)correct / classes.Length;
+        return correct;
     }
 }
