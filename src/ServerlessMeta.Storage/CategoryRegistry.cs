@@ -29,17 +29,23 @@ public sealed class CategoryRegistry
     {
         StorageIds.Validate(categoryId, "categoryId");
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return ToInfo(await InsertCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Inserts an empty category row; the returned entity carries the ETag the insert answered with (<see cref="ETag.All"/> if none).</summary>
+    private async Task<CategoryEntity> InsertCategoryAsync(string categoryId, CancellationToken cancellationToken)
+    {
         var entity = new CategoryEntity { RowKey = categoryId, CreatedAt = _context.Time.GetUtcNow() };
         try
         {
-            await _context.Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            var inserted = await _context.Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            entity.ETag = inserted.Headers.ETag ?? ETag.All;
+            return entity;
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
             throw new CategoryAlreadyExistsException(categoryId);
         }
-
-        return ToInfo(entity);
     }
 
     /// <summary>The category, or <see cref="CategoryNotFoundException"/>.</summary>
@@ -101,17 +107,7 @@ public sealed class CategoryRegistry
         ArgumentNullException.ThrowIfNull(model);
         var row = NewRow(metadata);
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new CategoryEntity { RowKey = categoryId, CreatedAt = _context.Time.GetUtcNow() };
-        try
-        {
-            var inserted = await _context.Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-            entity.ETag = inserted.Headers.ETag ?? ETag.All;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            throw new CategoryAlreadyExistsException(categoryId);
-        }
-
+        var entity = await InsertCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
         var appended = await _datasets.AppendUncommittedToNewCategoryAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
         var series = Series(categoryId);
         var version = await series.AllocateAsync(likelyFirst: true, cancellationToken).ConfigureAwait(false);
