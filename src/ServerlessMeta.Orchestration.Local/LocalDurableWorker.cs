@@ -33,7 +33,7 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        return StartAsync(new AzureStorageOrchestrationService(options.ToSettings(loggers)), services, cancellationToken);
+        return StartAsync(new AzureStorageOrchestrationService(options.ToSettings(loggers)), services, loggers, cancellationToken);
     }
 
     /// <summary>
@@ -45,12 +45,11 @@ public sealed class LocalDurableWorker : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(services);
-        return StartAsync(client.Service, services, cancellationToken);
+        return StartAsync(client.Service, services, services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, cancellationToken);
     }
 
-    private static async Task<LocalDurableWorker> StartAsync(AzureStorageOrchestrationService service, IServiceProvider services, CancellationToken cancellationToken)
+    private static async Task<LocalDurableWorker> StartAsync(AzureStorageOrchestrationService service, IServiceProvider services, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         var worker = new TaskHubWorker(service, loggers);
         worker.AddTaskOrchestrations([.. PretrainingTasks.Orchestrators.Select(o => (ObjectCreator<TaskOrchestration>)new ShimCreator<TaskOrchestration>(o.Name, () =>
