@@ -1,5 +1,6 @@
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Learning.Models;
 using ServerlessMeta.Learning.Serialization;
 using ServerlessMeta.Learning.Tasks;
@@ -60,7 +61,8 @@ public sealed class AdaptedModel : IDisposable
         ArgumentNullException.ThrowIfNull(features);
         if (count <= 0 || features.Length != count * Model.InputDimension)
         {
-            throw new ArgumentException($"Expected {count} x {Model.InputDimension} feature values, got {features.Length}.", nameof(features));
+            var layout = Featurizer is { } f ? $" ({f.Describe()}); featurize items with this model's own featurizer options" : string.Empty;
+            throw new ArgumentException($"Expected {count} x {Model.InputDimension} feature values{layout}, got {features.Length}.", nameof(features));
         }
 
         using var scope = NewDisposeScope();
@@ -70,7 +72,9 @@ public sealed class AdaptedModel : IDisposable
     }
 
     /// <summary>Featurizes catalogue items with this model's featurizer and predicts label probabilities.</summary>
-    public IReadOnlyList<float[]> PredictItems(IReadOnlyList<CatalogItem> items)
+    /// <param name="items">The items.</param>
+    /// <param name="encoder">The text encoder the model's features need (see <see cref="FeaturizerOptions.Encoder"/>); ignored for hashed-only models.</param>
+    public IReadOnlyList<float[]> PredictItems(IReadOnlyList<CatalogItem> items, ITextEncoder? encoder = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0)
@@ -78,7 +82,7 @@ public sealed class AdaptedModel : IDisposable
             throw new ArgumentException("items must not be empty.", nameof(items));
         }
 
-        var featurizer = new Featurizer(Featurizer ?? throw new InvalidOperationException("This model has no featurizer."));
+        var featurizer = new Featurizer(Featurizer ?? throw new InvalidOperationException("This model has no featurizer."), encoder);
         var probabilities = Predict(featurizer.FeaturizeMany(items), items.Count);
         var width = Model.TaskKind == TaskKind.Classification ? Labels.Count : 1;
         return [.. Enumerable.Range(0, items.Count).Select(i => probabilities.AsSpan(i * width, width).ToArray())];

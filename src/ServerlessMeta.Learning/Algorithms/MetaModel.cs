@@ -1,5 +1,6 @@
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Learning.Models;
 using ServerlessMeta.Learning.Serialization;
 using ServerlessMeta.Learning.Tasks;
@@ -160,9 +161,9 @@ public sealed class MetaModel : IDisposable
     }
 
     /// <summary>Convenience for (c) from labelled catalogue items, featurized with this model's featurizer.</summary>
-    public AdaptedModel Adapt(IReadOnlyList<LabelledItem> examples, AdaptationOptions? options = null)
+    public AdaptedModel Adapt(IReadOnlyList<LabelledItem> examples, AdaptationOptions? options = null, ITextEncoder? encoder = null)
     {
-        var featurizer = new Featurizer(Featurizer ?? throw new InvalidOperationException("This meta-model has no featurizer; adapt it on featurized sets."));
+        var featurizer = new Featurizer(Featurizer ?? throw new InvalidOperationException("This meta-model has no featurizer; adapt it on featurized sets."), encoder);
         var support = SupportSet.Create(featurizer, examples);
         return Adapt(support.Set, support.Labels, options);
     }

@@ -2,27 +2,52 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using ServerlessMeta.Learning.Data;
+using ServerlessMeta.Learning.Featurization.Text;
 
 namespace ServerlessMeta.Learning.Featurization;
 
 /// <summary>
-/// Turns catalogue items into fixed-size float vectors: the numeric features as given, followed by
-/// a signed hashed bag of text n-grams (words, word bigrams, character n-grams inside words) scaled
-/// to unit length. Hashing is MurmurHash3 (x86, 32-bit) over UTF-8 bytes with a fixed seed, so the
-/// same text gives the same vector in every process and on every machine. Thread-safe.
+/// Turns catalogue items into fixed-size float vectors: the numeric features as given; then, when the
+/// options name a text encoder, the text's sentence embedding (unit length); then a signed hashed bag of
+/// text n-grams (words, word bigrams, character n-grams inside words) scaled to length
+/// <see cref="FeaturizerOptions.HashedWeight"/>. Hashing is MurmurHash3 (x86, 32-bit) over UTF-8 bytes
+/// with a fixed seed, so the same text gives the same vector in every process and on every machine.
+/// <see cref="FeaturizeMany"/> embeds all of its texts in one encoder call. Thread-safe.
 /// </summary>
 public sealed class Featurizer
 {
-    public Featurizer(FeaturizerOptions options)
+    private readonly ITextEncoder? _encoder;
+
+    /// <param name="options">The layout.</param>
+    /// <param name="encoder">The encoder the options name; required when they name one, and it must be that very encoder.</param>
+    /// <exception cref="TextEncoderMismatchException">The options need an encoder that was not given, or another one was.</exception>
+    public Featurizer(FeaturizerOptions options, ITextEncoder? encoder = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        if (options.Encoder is { } wanted)
+        {
+            if (encoder is null)
+            {
+                throw new TextEncoderMismatchException($"These features include the {wanted} text embedding, but no text encoder was given to featurize with.");
+            }
+
+            if (encoder.Info != wanted)
+            {
+                throw new TextEncoderMismatchException($"These features were made with the text encoder {wanted}; the encoder given is {encoder.Info}. Vectors of different encoders cannot be mixed.");
+            }
+
+            _encoder = encoder;
+        }
     }
 
     public FeaturizerOptions Options { get; }
 
     public int OutputDimension => Options.OutputDimension;
+
+    /// <summary>The encoder embedding the text part (null for hashed-only features).</summary>
+    public ITextEncoder? Encoder => _encoder;
 
     /// <summary>Featurizes one item into a new array.</summary>
     public float[] Featurize(CatalogItem item)
@@ -39,11 +64,15 @@ public sealed class Featurizer
     {
         ArgumentNullException.ThrowIfNull(items);
         var matrix = new float[items.Count * OutputDimension];
+        var texts = _encoder is null ? null : new List<(int Row, string Text)>();
         for (var i = 0; i < items.Count; i++)
         {
             try
             {
-                Featurize(items[i], matrix.AsSpan(i * OutputDimension, OutputDimension));
+                if (FillWithoutEmbedding(items[i], matrix.AsSpan(i * OutputDimension, OutputDimension)) is { } text)
+                {
+                    texts?.Add((i, text));
+                }
             }
             catch (ArgumentException ex)
             {
@@ -52,11 +81,25 @@ public sealed class Featurizer
             }
         }
 
+        if (texts is { Count: > 0 })
+        {
+            EmbedInto(texts, matrix);
+        }
+
         return matrix;
     }
 
     /// <summary>Featurizes one item into <paramref name="destination"/>, which must have <see cref="OutputDimension"/> elements.</summary>
     public void Featurize(CatalogItem item, Span<float> destination)
+    {
+        if (FillWithoutEmbedding(item, destination) is { } text && _encoder is not null)
+        {
+            _encoder.Embed([text], destination.Slice(Options.NumericDimension, Options.EncoderDimension));
+        }
+    }
+
+    /// <summary>Checks the item and writes everything but the sentence embedding; returns the text to embed, if any.</summary>
+    private string? FillWithoutEmbedding(CatalogItem item, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(item);
         if (destination.Length != OutputDimension)
@@ -98,21 +141,51 @@ public sealed class Featurizer
             }
         }
 
-        if (hasText)
+        if (!hasText)
         {
-            var text = item.Text!;
-            if (text.Length > Options.MaxTextLength)
-            {
-                throw new ArgumentException(
-                    $"text has {text.Length} characters; at most {Options.MaxTextLength} are accepted.", "text");
-            }
+            return null;
+        }
 
-            if (Options.TextDimension == 0)
-            {
-                throw new ArgumentException("This model takes no text; send features only.", "text");
-            }
+        var text = item.Text!;
+        if (text.Length > Options.MaxTextLength)
+        {
+            throw new ArgumentException(
+                $"text has {text.Length} characters; at most {Options.MaxTextLength} are accepted.", "text");
+        }
 
-            HashText(text, destination[Options.NumericDimension..]);
+        if (!Options.TakesText)
+        {
+            throw new ArgumentException("This model takes no text; send features only.", "text");
+        }
+
+        if (Options.TextDimension > 0)
+        {
+            HashText(text, destination[(Options.NumericDimension + Options.EncoderDimension)..]);
+        }
+
+        return text;
+    }
+
+    /// <summary>Embeds each distinct text once and copies its vector into every row that carries it.</summary>
+    private void EmbedInto(List<(int Row, string Text)> texts, float[] matrix)
+    {
+        var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
+        var unique = new List<string>();
+        foreach (var (_, text) in texts)
+        {
+            if (distinct.TryAdd(text, unique.Count))
+            {
+                unique.Add(text);
+            }
+        }
+
+        var dimension = Options.EncoderDimension;
+        var vectors = new float[unique.Count * dimension];
+        _encoder!.Embed(unique, vectors);
+        foreach (var (row, text) in texts)
+        {
+            vectors.AsSpan(distinct[text] * dimension, dimension)
+                .CopyTo(matrix.AsSpan((row * OutputDimension) + Options.NumericDimension, dimension));
         }
     }
 
@@ -181,7 +254,7 @@ public sealed class Featurizer
 
         if (sumOfSquares > 0)
         {
-            var scale = (float)(1.0 / Math.Sqrt(sumOfSquares));
+            var scale = (float)(Options.HashedWeight / Math.Sqrt(sumOfSquares));
             for (var i = 0; i < buckets.Length; i++)
             {
                 buckets[i] *= scale;
