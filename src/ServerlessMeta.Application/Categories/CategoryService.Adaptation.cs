@@ -94,114 +94,44 @@ public sealed partial class CategoryService
 
     /// <summary>
     /// Adapts the source to the support set; with 2+ examples of every label, estimates held-out accuracy
-    /// of that adaptation and of nearest centroid on the raw features by stratified k-fold cross-validation
-    /// on the same folds, and keeps nearest centroid if it is strictly better.
+    /// of that adaptation and of nearest centroid on the same features by stratified k-fold cross-validation
+    /// on the same folds, and keeps nearest centroid if it is strictly better (<see cref="CrossValidatedAdaptation"/>).
     /// </summary>
     private AdaptationOutcome Adapt(AdaptationSource source, SupportSet support, AdaptationOptions adaptation)
     {
         var set = support.Set;
         var ways = support.Labels.Count;
-        var clock = Stopwatch.StartNew();
-        var adapted = source.Model.Adapt(set, support.Labels, adaptation);
-        var adaptMs = clock.Elapsed.TotalMilliseconds;
-
-        clock.Restart();
-        var perLabel = new int[ways];
-        foreach (var c in set.Classes!)
-        {
-            perLabel[c]++;
-        }
-
-        var folds = Math.Min(_options.MaxFolds, perLabel.Min());
-        double? metaAccuracy = null;
-        double? baselineAccuracy = null;
-        if (folds >= 2)
-        {
-            (metaAccuracy, baselineAccuracy) = CrossValidate(source.Model, set, support.Labels, adaptation, folds);
-        }
-
-        var estimateMs = clock.Elapsed.TotalMilliseconds;
-        var choice = source.MetaModelVersion is null ? ScratchChoice : MetaModelChoice;
+        var choice = CrossValidatedAdaptation.Choose(source.Model, set, support.Labels, adaptation, _options.MaxFolds);
+        var adapted = choice.Model;
+        var chosen = source.MetaModelVersion is null ? ScratchChoice : MetaModelChoice;
         var algorithm = source.Model.Algorithm.ToWireName();
         var metaModelVersion = source.MetaModelVersion;
         var note = source.Note;
-        if (baselineAccuracy > metaAccuracy)
+        if (choice.NearestCentroidChosen)
         {
-            adapted.Dispose();
-            adapted = NearestCentroidModel(source.Featurizer.Options, set, support.Labels);
             var what = source.MetaModelVersion is { } v ? $"meta-model version {v}" : "the model adapted from scratch";
-            note = string.Create(CultureInfo.InvariantCulture, $"Nearest centroid on the raw features ({baselineAccuracy:F3}) beat {what} ({metaAccuracy:F3}) in {folds}-fold cross-validation, so nearest centroid is stored.");
-            choice = NearestCentroidChoice;
+            note = string.Create(CultureInfo.InvariantCulture, $"Nearest centroid on the raw features ({choice.BaselineAccuracy:F3}) beat {what} ({choice.MetaAccuracy:F3}) in {choice.Folds}-fold cross-validation, so nearest centroid is stored.");
+            chosen = NearestCentroidChoice;
             algorithm = NearestCentroidChoice;
             metaModelVersion = null;
         }
 
         var supportAccuracy = Evaluator.Accuracy(adapted.Predict(set.Features, set.Count), set.Classes!, ways);
+        var folds = choice.Folds;
         var metrics = new AdaptationMetrics(
             set.Count,
             Math.Round(supportAccuracy, 6),
             folds >= 2 ? string.Create(CultureInfo.InvariantCulture, $"{folds}-fold cross-validation") : null,
             folds >= 2 ? folds : null,
-            Round(metaAccuracy),
-            Round(baselineAccuracy),
-            Round(choice == NearestCentroidChoice ? baselineAccuracy : metaAccuracy),
-            choice,
+            Round(choice.MetaAccuracy),
+            Round(choice.BaselineAccuracy),
+            Round(choice.NearestCentroidChosen ? choice.BaselineAccuracy : choice.MetaAccuracy),
+            chosen,
             adapted.AdaptationSteps);
-        return new AdaptationOutcome(adapted, algorithm, metaModelVersion, metrics, adaptMs, estimateMs, note);
+        return new AdaptationOutcome(adapted, algorithm, metaModelVersion, metrics, choice.AdaptMilliseconds, choice.EstimateMilliseconds, note);
     }
 
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 6) : null;
-
-    /// <summary>Stratified folds: the i-th example of each label goes to fold i mod k, so every training fold keeps every label.</summary>
-    private static (double Meta, double Baseline) CrossValidate(MetaModel model, TaskSet set, IReadOnlyList<string> labels, AdaptationOptions adaptation, int folds)
-    {
-        var ways = labels.Count;
-        var fold = new int[set.Count];
-        var seen = new int[ways];
-        for (var i = 0; i < set.Count; i++)
-        {
-            fold[i] = seen[set.Classes![i]]++ % folds;
-        }
-
-        var metaCorrect = 0;
-        var baselineCorrect = 0;
-        for (var f = 0; f < folds; f++)
-        {
-            var train = Select(set, i => fold[i] != f);
-            var test = Select(set, i => fold[i] == f);
-            using (var adapted = model.Adapt(train, labels, adaptation))
-            {
-                metaCorrect += Evaluator.CorrectCount(adapted.Predict(test.Features, test.Count), test.Classes!, ways);
-            }
-
-            var predicted = NearestCentroid.Fit(train, ways).Classify(test.Features, test.Count);
-            baselineCorrect += predicted.Where((p, i) => p == test.Classes![i]).Count();
-        }
-
-        return ((double)metaCorrect / set.Count, (double)baselineCorrect / set.Count);
-    }
-
-    private static TaskSet Select(TaskSet set, Func<int, bool> keep)
-    {
-        var rows = Enumerable.Range(0, set.Count).Where(keep).ToArray();
-        var features = new float[rows.Length * set.Dimension];
-        for (var r = 0; r < rows.Length; r++)
-        {
-            set.Features.AsSpan(rows[r] * set.Dimension, set.Dimension).CopyTo(features.AsSpan(r * set.Dimension));
-        }
-
-        return TaskSet.ForClassification(features, set.Dimension, [.. rows.Select(r => set.Classes![r])]);
-    }
-
-    /// <summary>
-    /// Nearest centroid on the raw features as a storable model: a prototypical network whose embedding is
-    /// still the identity (its initialisation), adapted with no steps, so its prototypes are the class means.
-    /// </summary>
-    private AdaptedModel NearestCentroidModel(FeaturizerOptions featurizer, TaskSet set, IReadOnlyList<string> labels)
-    {
-        using var model = MetaModel.Create(MetaAlgorithm.ProtoNet, Config(featurizer), MetaLearningOptions.DefaultsFor(MetaAlgorithm.ProtoNet, TaskKind.Classification), featurizer);
-        return model.Adapt(set, labels, new AdaptationOptions(Steps: 0));
-    }
 
     private async Task<CategoryModelVersion> StoreAsync(string categoryId, AdaptationOutcome outcome, IReadOnlyList<LabelledItem> examples, bool promote, CancellationToken cancellationToken)
     {
