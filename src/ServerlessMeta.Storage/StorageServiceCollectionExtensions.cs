@@ -19,7 +19,7 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="BlobServiceClient"/> and <see cref="TableServiceClient"/> through
     /// Microsoft.Extensions.Azure, and <see cref="CategoryRegistry"/>, <see cref="DatasetStore"/>,
-    /// <see cref="MetaModelRegistry"/>, <see cref="RunArtifactStore"/> and <see cref="StorageMaintenance"/> as singletons, from the setting
+    /// <see cref="MetaModelRegistry"/>, <see cref="RunArtifactStore"/>, <see cref="EmbeddingCache"/> and <see cref="StorageMaintenance"/> as singletons, from the setting
     /// <paramref name="settingName"/> of the builder's configuration (see <see cref="StorageOptions"/>).
     /// </summary>
     public static IHostApplicationBuilder AddServerlessMetaStorage(this IHostApplicationBuilder builder, string settingName = StorageOptions.DefaultSettingName)
@@ -77,6 +77,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(provider => new DatasetStore(provider.GetRequiredService<StorageContext>()));
         services.TryAddSingleton(provider => new MetaModelRegistry(provider.GetRequiredService<StorageContext>()));
         services.TryAddSingleton(provider => new RunArtifactStore(provider.GetRequiredService<StorageContext>()));
+        services.TryAddSingleton(provider => new EmbeddingCache(provider.GetRequiredService<StorageContext>()));
         services.TryAddSingleton(provider => new StorageMaintenance(
             provider.GetRequiredService<StorageContext>(),
             provider.GetRequiredService<CategoryRegistry>(),
