@@ -51,4 +51,6 @@ internal sealed record PretrainingBody(
     int? HiddenWidth,
     double? InnerLearningRate,
     int? InnerSteps,
-    double? OuterLearningRate);
+    double? OuterLearningRate,
+    string? TextEncoder = null,
+    int? EmbeddingChunkSize = null);

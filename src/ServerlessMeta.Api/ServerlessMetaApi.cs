@@ -317,6 +317,8 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             InnerLearningRate = body?.InnerLearningRate,
             InnerSteps = body?.InnerSteps,
             OuterLearningRate = body?.OuterLearningRate,
+            TextEncoder = body?.TextEncoder ?? pretraining.DefaultTextEncoder,
+            EmbeddingChunkSize = body?.EmbeddingChunkSize ?? defaults.EmbeddingChunkSize,
         };
     }
 

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Application;
@@ -8,8 +10,9 @@ namespace ServerlessMeta.Application;
 public static class ApplicationServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="PretrainingService"/> and <see cref="CategoryService"/> as singletons (they cache
-    /// data, checkpoints and models per process).
+    /// Registers <see cref="PretrainingService"/>, <see cref="CategoryService"/> and <see cref="TextEncoders"/> as
+    /// singletons (they cache data, checkpoints, models and the text encoder per process); the text features
+    /// of new models come from the setting <see cref="TextFeaturesOptions.SettingName"/>.
     /// </summary>
     public static IServiceCollection AddServerlessMetaApplication(this IServiceCollection services, Action<PretrainingServiceOptions>? configure = null)
     {
@@ -22,6 +25,20 @@ public static class ApplicationServiceCollectionExtensions
 
         services.AddLogging();
         services.AddOptions<CategoryServiceOptions>();
+        // SMETA_TEXT_ENCODER (minilm | hashed), read from the host's configuration when it has one; a bad
+        // value stops start-up with one line naming the setting.
+        services.AddOptions<TextFeaturesOptions>()
+            .Configure<IServiceProvider>((options, provider) =>
+            {
+                if (provider.GetService<IConfiguration>()?[TextFeaturesOptions.SettingName] is { } value)
+                {
+                    options.TextEncoder = value;
+                }
+            })
+            .Validate(o => TextFeaturesOptions.Names.Contains(o.TextEncoder.Trim().ToLowerInvariant()), $"{TextFeaturesOptions.SettingName} must be '{TextFeaturesOptions.MiniLm}' or '{TextFeaturesOptions.Hashed}'.")
+            .ValidateOnStart();
+        services.TryAddSingleton<TextEncoders>();
+        services.TryAddSingleton<RunEmbeddings>();
         services.TryAddSingleton<PretrainingService>();
         services.TryAddSingleton<CategoryService>();
         return services;

@@ -63,6 +63,15 @@ public sealed record PretrainingPlan
     /// <summary>Hashed text buckets of the featurizer (the numeric dimension comes from the data).</summary>
     public int TextDimension { get; init; } = 256;
 
+    /// <summary>
+    /// Text features: <c>minilm</c> (the all-MiniLM-L6-v2 sentence embedding beside hashed n-grams) or
+    /// <c>hashed</c> (n-grams only). Fixed when the run starts, so every worker featurizes alike.
+    /// </summary>
+    public string TextEncoder { get; init; } = TextFeaturesOptions.MiniLm;
+
+    /// <summary>Examples per activity of the embedding phase (consecutive categories up to about this many).</summary>
+    public int EmbeddingChunkSize { get; init; } = 2_000;
+
     public double? InnerLearningRate { get; init; }
 
     public int? InnerSteps { get; init; }
@@ -80,6 +89,10 @@ public sealed record PretrainingPlan
     public int ThreadsPerShard { get; init; } = 1;
 
     public MetaAlgorithm ParsedAlgorithm => MetaAlgorithms.Parse(Algorithm);
+
+    /// <summary>The encoder of <see cref="TextEncoder"/> (null for hashed n-grams only).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Learning.Featurization.Text.TextEncoderInfo? Encoder => TextFeaturesOptions.Resolve(TextEncoder, "textEncoder");
 
     public void Validate()
     {
@@ -108,6 +121,8 @@ public sealed record PretrainingPlan
         Check(TestFraction is > 0 and < 1 && ValidationFraction + TestFraction < 1, "testFraction", "testFraction must be in (0, 1) with validationFraction + testFraction below 1.");
         Check(HiddenWidth is >= 1 and <= 4096, "hiddenWidth", "hiddenWidth must be between 1 and 4096.");
         Check(TextDimension is >= 0 and <= 1 << 16, "textDimension", "textDimension must be between 0 and 65536.");
+        _ = TextFeaturesOptions.Resolve(TextEncoder, "textEncoder");
+        Check(EmbeddingChunkSize is >= 1 and <= 1_000_000, "embeddingChunkSize", "embeddingChunkSize must be between 1 and 1000000.");
         Check(InnerLearningRate is null or (> 0 and <= 10), "innerLearningRate", "innerLearningRate must be in (0, 10].");
         Check(InnerSteps is null or (>= 1 and <= 100), "innerSteps", "innerSteps must be between 1 and 100.");
         Check(OuterLearningRate is null or (> 0 and <= 10), "outerLearningRate", "outerLearningRate must be in (0, 10].");
@@ -131,6 +146,7 @@ public sealed record PretrainingPlan
             ["seed"] = Seed.ToString(c),
             ["localSteps"] = LocalSteps.ToString(c),
             ["hiddenWidth"] = HiddenWidth.ToString(c),
+            ["textEncoder"] = TextEncoder,
             ["innerLearningRate"] = options.InnerLearningRate.ToString("R", c),
             ["innerSteps"] = options.InnerSteps.ToString(c),
             ["outerLearningRate"] = options.OuterLearningRate.ToString("R", c),
@@ -178,8 +194,12 @@ public enum EvaluationSplit
 
 public sealed record EvaluationRequest(PretrainingPlan Plan, CheckpointRef Checkpoint, EvaluationSplit Split);
 
-/// <summary>Held-out quality: mean accuracy after adaptation, mean query loss, and nearest centroid on raw features on the same episodes.</summary>
-public sealed record EvaluationResult(int Round, EvaluationSplit Split, double Accuracy, double Loss, double BaselineAccuracy, int Episodes);
+/// <summary>
+/// Held-out quality: mean accuracy after adaptation, mean query loss, and nearest centroid on the same
+/// features and episodes; <see cref="AdvantageCi95"/> is the 95% confidence half-width of the mean
+/// per-episode difference (accuracy minus baseline), so a gain smaller than it may be chance.
+/// </summary>
+public sealed record EvaluationResult(int Round, EvaluationSplit Split, double Accuracy, double Loss, double BaselineAccuracy, int Episodes, double AdvantageCi95 = 0);
 
 public sealed record FinishRequest(PretrainingPlan Plan, CheckpointRef Best, CheckpointRef Last, double? BestValidationAccuracy, IReadOnlyDictionary<string, int> Workers);
 

@@ -8,6 +8,7 @@ using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Evaluation;
 using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Learning.Models;
 using ServerlessMeta.Learning.Serialization;
 using ServerlessMeta.Learning.Tasks;
@@ -47,6 +48,8 @@ public sealed class PretrainingService : IDisposable
     private readonly DatasetStore _datasets;
     private readonly MetaModelRegistry _registry;
     private readonly RunArtifactStore _artifacts;
+    private readonly RunEmbeddings _embeddings;
+    private readonly TextEncoders _encoders;
     private readonly PretrainingServiceOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<DataSnapshot>>> _snapshots = new(StringComparer.Ordinal);
@@ -54,8 +57,10 @@ public sealed class PretrainingService : IDisposable
     private readonly ConcurrentDictionary<string, Lazy<(IReadOnlyList<Episode> Episodes, double Baseline)>> _evaluationSets = new(StringComparer.Ordinal);
     private readonly LoadedModelCache<string, MetaModel> _models;
 
-    public PretrainingService(DatasetStore datasets, MetaModelRegistry registry, RunArtifactStore artifacts, IOptions<PretrainingServiceOptions> options, ILogger<PretrainingService> logger)
+    public PretrainingService(DatasetStore datasets, MetaModelRegistry registry, RunArtifactStore artifacts, RunEmbeddings embeddings, TextEncoders encoders, IOptions<PretrainingServiceOptions> options, ILogger<PretrainingService> logger)
     {
+        _embeddings = embeddings;
+        _encoders = encoders;
         ArgumentNullException.ThrowIfNull(options);
         _datasets = datasets;
         _registry = registry;
@@ -67,6 +72,9 @@ public sealed class PretrainingService : IDisposable
     }
 
     public string WorkerId => _options.WorkerId;
+
+    /// <summary>The text features runs started here use unless they say otherwise: minilm or hashed (setting SMETA_TEXT_ENCODER).</summary>
+    public string DefaultTextEncoder => _encoders.DefaultName;
 
     /// <summary>Checkpoint artifact name of a round.</summary>
     public static string CheckpointName(int round) => string.Create(CultureInfo.InvariantCulture, $"{CheckpointsPrefix}r{round:D6}.smeta");
@@ -126,6 +134,30 @@ public sealed class PretrainingService : IDisposable
     }
 
     /// <summary>
+    /// The embedding phase of a run on encoder features: pins the data snapshot and cuts it into chunks
+    /// (none for hashed features). Idempotent.
+    /// </summary>
+    public async Task<EmbeddingPlan> PlanEmbeddingAsync(PretrainingPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        var snapshot = await PinSnapshotAsync(plan, cancellationToken).ConfigureAwait(false);
+        return plan.Encoder is { } encoder
+            ? RunEmbeddings.Plan(plan, snapshot, encoder)
+            : new EmbeddingPlan(snapshot.Id, TextFeaturesOptions.Hashed, 0, snapshot.ExampleCount);
+    }
+
+    /// <summary>Embeds one chunk of the run's snapshot through the content-addressed cache (see <see cref="RunEmbeddings"/>).</summary>
+    public async Task<EmbedChunkResult> EmbedChunkAsync(EmbedChunkRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        var encoder = plan.Encoder ?? throw new ArgumentException("The run uses hashed text features: there is nothing to embed.", nameof(request));
+        var snapshot = await PinSnapshotAsync(plan, cancellationToken).ConfigureAwait(false);
+        return await _embeddings.EmbedChunkAsync(plan, snapshot, encoder, request.Chunk, WorkerId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Why the stored data cannot feed <paramref name="plan"/> yet, or null when it can. The run splits the
     /// categories with data into train, validation and test by the plan's seed (as <see cref="RunData.Split"/>
     /// will); it needs a training category with <see cref="PretrainingPlan.Ways"/> labels of shots + queries
@@ -178,7 +210,7 @@ public sealed class PretrainingService : IDisposable
         ArgumentNullException.ThrowIfNull(plan);
         var snapshot = await PinSnapshotAsync(plan, cancellationToken).ConfigureAwait(false);
         var key = string.Join('|', snapshot.Id, plan.Seed.ToString(CultureInfo.InvariantCulture), plan.ValidationFraction.ToString("R", CultureInfo.InvariantCulture),
-            plan.TestFraction.ToString("R", CultureInfo.InvariantCulture), plan.TextDimension.ToString(CultureInfo.InvariantCulture));
+            plan.TestFraction.ToString("R", CultureInfo.InvariantCulture), plan.TextDimension.ToString(CultureInfo.InvariantCulture), plan.TextEncoder);
         var lazy = _data.GetOrAdd(key, _ => new Lazy<Task<RunData>>(() => LoadDataAsync(plan, snapshot, CancellationToken.None)));
         try
         {
@@ -406,12 +438,14 @@ public sealed class PretrainingService : IDisposable
         var model = lease.Model;
         // Evaluation runs alone between rounds: use every core (results do not depend on the thread count).
         var threads = Environment.ProcessorCount;
-        var accuracy = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads).Average();
+        var perEpisode = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads);
+        var accuracy = perEpisode.Average();
+        var advantage = MeanEstimate.Of([.. perEpisode.Select((a, i) => a - Baselines.NearestCentroidAccuracy(episodes[i]))]);
         var loss = model.ComputeUpdate(episodes, threads).MeanLoss;
         Log.Evaluated(_logger, plan.RunId, request.Checkpoint.Round, request.Split, accuracy, loss, baseline);
         ServerlessMetaTelemetry.HeldOutAccuracy.Record(accuracy, new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm), new KeyValuePair<string, object?>("smeta.split", request.Split.ToString()));
         activity?.SetTag("smeta.accuracy", accuracy).SetTag("smeta.baseline_accuracy", baseline);
-        return new EvaluationResult(request.Checkpoint.Round, request.Split, accuracy, loss, baseline, episodes.Count);
+        return new EvaluationResult(request.Checkpoint.Round, request.Split, accuracy, loss, baseline, episodes.Count, advantage.Ci95);
     }
 
     /// <summary>The fixed evaluation episodes of a split and nearest centroid's mean accuracy on them.</summary>
@@ -420,7 +454,7 @@ public sealed class PretrainingService : IDisposable
         ArgumentNullException.ThrowIfNull(plan);
         var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
         var count = split == EvaluationSplit.Validation ? plan.ValidationEpisodes : plan.TestEpisodes;
-        var key = string.Join('|', data.SnapshotId, plan.Seed, plan.ValidationFraction, plan.TestFraction, plan.TextDimension, split, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass, count);
+        var key = string.Join('|', data.SnapshotId, plan.Seed, plan.ValidationFraction, plan.TestFraction, plan.TextDimension, plan.TextEncoder, split, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass, count);
         return _evaluationSets.GetOrAdd(key, _ => new Lazy<(IReadOnlyList<Episode>, double)>(() =>
         {
             var categories = split == EvaluationSplit.Validation ? data.Validation : data.Test;
@@ -444,7 +478,8 @@ public sealed class PretrainingService : IDisposable
         var test = await EvaluateAsync(new EvaluationRequest(plan, request.Best, EvaluationSplit.Test), cancellationToken).ConfigureAwait(false);
         var accuracy = Math.Round(test.Accuracy, 6);
         var baseline = Math.Round(test.BaselineAccuracy, 6);
-        var figures = string.Create(CultureInfo.InvariantCulture, $"held-out test accuracy {accuracy:F4} vs nearest centroid {baseline:F4} on the same {test.Episodes} episodes from {data.Test.Count} held-out categories (best round {request.Best.Round})");
+        var margin = Math.Round(test.AdvantageCi95, 6);
+        var figures = string.Create(CultureInfo.InvariantCulture, $"held-out test accuracy {accuracy:F4} vs nearest centroid {baseline:F4} on the same {test.Episodes} episodes from {data.Test.Count} held-out categories (best round {request.Best.Round}; a gain must exceed {margin:F4}, the 95% confidence half-width of the per-episode difference)");
 
         PretrainingOutcome outcome;
         MetaModelVersion? registered = null;
@@ -456,7 +491,8 @@ public sealed class PretrainingService : IDisposable
             }
         }
 
-        if (test.Accuracy > test.BaselineAccuracy)
+        // Served only when it beats nearest centroid on the same features by more than chance would.
+        if (test.Accuracy - test.BaselineAccuracy > test.AdvantageCi95)
         {
             if (registered is null)
             {
@@ -465,6 +501,7 @@ public sealed class PretrainingService : IDisposable
                 {
                     ["testAccuracy"] = accuracy,
                     ["baselineNearestCentroidAccuracy"] = baseline,
+                    ["advantageCi95"] = margin,
                     ["bestRound"] = request.Best.Round,
                     ["roundsTrained"] = request.Last.Round,
                 };
@@ -491,7 +528,7 @@ public sealed class PretrainingService : IDisposable
         {
             var bytes = await _artifacts.ReadAsync(plan.RunId, RelativeName(plan.RunId, request.Best.BlobName), request.Best.ETag, cancellationToken).ConfigureAwait(false);
             var kept = await _artifacts.CreateAsync(plan.RunId, ModelArtifact, bytes, cancellationToken).ConfigureAwait(false);
-            outcome = new PretrainingOutcome(plan.RunId, false, null, kept.BlobName, $"Not served (kept at {kept.BlobName}): it does not beat the baseline: {figures}.",
+            outcome = new PretrainingOutcome(plan.RunId, false, null, kept.BlobName, $"Not served (kept at {kept.BlobName}): it does not beat the baseline by more than chance: {figures}.",
                 request.Best.Round, request.Last.Round, accuracy, baseline, request.BestValidationAccuracy, data.SnapshotId, request.Workers);
         }
 
@@ -683,9 +720,26 @@ public sealed class PretrainingService : IDisposable
             raw[category.CategoryId] = examples;
         }
 
-        var featurizerOptions = new FeaturizerOptions { NumericDimension = numeric ?? 0, TextDimension = hasText ? plan.TextDimension : 0 };
+        var featurizerOptions = FeaturizerOptions.ForText(hasText ? plan.Encoder : null, numeric ?? 0, hasText ? plan.TextDimension : 0);
         featurizerOptions.Validate();
-        var featurizer = new Featurizer(featurizerOptions);
+        ITextEncoder? textEncoder = null;
+        if (featurizerOptions.Encoder is { } encoder)
+        {
+            // The embedding phase computed every text's vector once (or the cache had it): look them up.
+            var byKey = await _embeddings.LoadAsync(plan, snapshot, encoder, WorkerId, cancellationToken).ConfigureAwait(false);
+            var byText = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            foreach (var text in raw.Values.SelectMany(e => e).Select(e => e.Text).OfType<string>())
+            {
+                if (!byText.ContainsKey(text) && byKey.TryGetValue(RunEmbeddings.TextKey(text), out var vector))
+                {
+                    byText[text] = vector;
+                }
+            }
+
+            textEncoder = new PrecomputedTextEncoder(_encoders.Get(encoder), byText);
+        }
+
+        var featurizer = new Featurizer(featurizerOptions, textEncoder);
         LabelledCategory Featurize(CategorySnapshot category)
         {
             var byLabel = raw[category.CategoryId]

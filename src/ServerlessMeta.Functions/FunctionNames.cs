@@ -29,6 +29,8 @@ public static class FunctionNames
     public const string RetrainingTimer = "RetrainingTimer";
 
     public const string PretrainingOrchestrator = Orchestration.PretrainingOrchestrator.Name;
+    public const string PlanEmbedding = PlanEmbeddingActivity.Name;
+    public const string EmbedChunk = EmbedChunkActivity.Name;
     public const string PrepareRun = PrepareRunActivity.Name;
     public const string ComputeShard = ComputeShardActivity.Name;
     public const string AggregateRound = AggregateRoundActivity.Name;

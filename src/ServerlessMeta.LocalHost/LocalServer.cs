@@ -86,6 +86,10 @@ public sealed class LocalServer : IAsyncDisposable
                 [StorageOptions.DefaultSettingName] = storage,
                 [$"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}"] = options.MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
+            if (options.TextEncoder is { } textEncoder)
+            {
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [TextFeaturesOptions.SettingName] = textEncoder });
+            }
             builder.Logging.ClearProviders();
             if (options.Logging is { } logging)
             {
@@ -122,6 +126,7 @@ public sealed class LocalServer : IAsyncDisposable
             app.MapServerlessMetaApi();
 
             CategoryService.WarmUp();
+            app.Services.GetRequiredService<TextEncoders>().WarmUp();
             worker = await LocalDurableWorker.StartAsync(app.Services.GetRequiredService<LocalDurableClient>(), app.Services, cancellationToken).ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();

@@ -26,6 +26,9 @@ public sealed class LocalServerOptions
     /// <summary>Largest request body accepted (413 above).</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>Text features of new models: minilm or hashed; null takes the SMETA_TEXT_ENCODER environment variable (default minilm).</summary>
+    public string? TextEncoder { get; set; }
+
     /// <summary>Logging configuration (default: warnings and above to the console).</summary>
     public Action<ILoggingBuilder>? Logging { get; set; }
 }

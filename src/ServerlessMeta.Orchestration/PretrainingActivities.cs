@@ -11,6 +11,22 @@ public sealed class PrepareRunActivity(PretrainingService service) : TaskActivit
     public override Task<PreparedRun> RunAsync(TaskActivityContext context, PretrainingPlan input) => service.PrepareAsync(input);
 }
 
+/// <summary>Pins the data snapshot and cuts it into embedding chunks (none for hashed text features).</summary>
+public sealed class PlanEmbeddingActivity(PretrainingService service) : TaskActivity<PretrainingPlan, EmbeddingPlan>
+{
+    public const string Name = nameof(PlanEmbeddingActivity);
+
+    public override Task<EmbeddingPlan> RunAsync(TaskActivityContext context, PretrainingPlan input) => service.PlanEmbeddingAsync(input);
+}
+
+/// <summary>Embeds one chunk of the snapshot's texts through the content-addressed embedding cache.</summary>
+public sealed class EmbedChunkActivity(PretrainingService service) : TaskActivity<EmbedChunkRequest, EmbedChunkResult>
+{
+    public const string Name = nameof(EmbedChunkActivity);
+
+    public override Task<EmbedChunkResult> RunAsync(TaskActivityContext context, EmbedChunkRequest input) => service.EmbedChunkAsync(input);
+}
+
 /// <summary>One shard's summed meta-update for one round, written as a blob.</summary>
 public sealed class ComputeShardActivity(PretrainingService service) : TaskActivity<ShardRequest, ShardResult>
 {
@@ -56,6 +72,8 @@ public static class PretrainingTasks
 {
     public static IReadOnlyList<(string Name, Type Type)> Activities { get; } =
     [
+        (PlanEmbeddingActivity.Name, typeof(PlanEmbeddingActivity)),
+        (EmbedChunkActivity.Name, typeof(EmbedChunkActivity)),
         (PrepareRunActivity.Name, typeof(PrepareRunActivity)),
         (ComputeShardActivity.Name, typeof(ComputeShardActivity)),
         (AggregateRoundActivity.Name, typeof(AggregateRoundActivity)),

@@ -22,7 +22,7 @@ public sealed record PretrainingState(
     IReadOnlyDictionary<string, int> Workers);
 
 /// <summary>The custom status: progress a caller can poll.</summary>
-/// <param name="Phase">preparing, training, finishing or completed.</param>
+/// <param name="Phase">embedding, preparing, training, finishing or completed.</param>
 /// <param name="Round">Rounds applied so far.</param>
 /// <param name="Rounds">Rounds planned.</param>
 /// <param name="MetaLossAverage">Exponential moving average (factor 0.1) of the rounds' mean meta-loss.</param>

@@ -5,7 +5,9 @@ using ServerlessMeta.Application;
 namespace ServerlessMeta.Orchestration;
 
 /// <summary>
-/// Durable meta-pretraining. Per round: fan out one <see cref="ComputeShardActivity"/> per shard (each
+/// Durable meta-pretraining. First, for runs on encoder features, the embedding phase: fan out one
+/// <see cref="EmbedChunkActivity"/> per chunk of the data snapshot (each embeds only texts the
+/// content-addressed cache lacks). Then per round: fan out one <see cref="ComputeShardActivity"/> per shard (each
 /// reads the checkpoint named in its input and writes its summed update as a blob), fan in, and let one
 /// <see cref="AggregateRoundActivity"/> apply the outer step and write the next checkpoint. Every
 /// <see cref="PretrainingPlan.ValidationInterval"/> rounds it evaluates on the validation categories and
@@ -32,9 +34,32 @@ public sealed partial class PretrainingOrchestrator : TaskOrchestrator<Pretraini
         var state = input.State;
         if (state is null)
         {
+            var embeddingWorkers = new Dictionary<string, int>(StringComparer.Ordinal);
+            if (plan.Encoder is not null)
+            {
+                context.SetCustomStatus(new PretrainingStatus("embedding", 0, plan.Rounds, null, null, null, 0, null, null, null, 0));
+                var embedding = await context.CallActivityAsync<EmbeddingPlan>(PlanEmbeddingActivity.Name, plan, RetryOptions);
+                var chunkCalls = new List<Task<EmbedChunkResult>>(embedding.Chunks);
+                for (var chunk = 0; chunk < embedding.Chunks; chunk++)
+                {
+                    chunkCalls.Add(context.CallActivityAsync<EmbedChunkResult>(EmbedChunkActivity.Name, new EmbedChunkRequest(plan, chunk), RetryOptions));
+                }
+
+                var chunks = await Task.WhenAll(chunkCalls);
+                int texts = 0, embedded = 0;
+                foreach (var chunk in chunks)
+                {
+                    embeddingWorkers[chunk.Worker] = embeddingWorkers.GetValueOrDefault(chunk.Worker) + 1;
+                    texts += chunk.Texts;
+                    embedded += chunk.Embedded;
+                }
+
+                Log.Embedded(logger, plan.RunId, chunks.Length, texts, embedded);
+            }
+
             context.SetCustomStatus(new PretrainingStatus("preparing", 0, plan.Rounds, null, null, null, 0, null, null, null, 0));
             var prepared = await context.CallActivityAsync<PreparedRun>(PrepareRunActivity.Name, plan, RetryOptions);
-            state = new PretrainingState(prepared, prepared.Initial, prepared.Initial, null, null, null, null, context.CurrentUtcDateTime, 0, new Dictionary<string, int>(StringComparer.Ordinal));
+            state = new PretrainingState(prepared, prepared.Initial, prepared.Initial, null, null, null, null, context.CurrentUtcDateTime, 0, embeddingWorkers);
             if (plan.ValidationInterval > 0)
             {
                 state = await ValidateAsync(context, plan, state);
@@ -143,6 +168,9 @@ public sealed partial class PretrainingOrchestrator : TaskOrchestrator<Pretraini
 
         [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Run {RunId}: continuing as new after round {Round} (generation {Generation})")]
         public static partial void ContinuingAsNew(ILogger logger, string runId, int round, int generation);
+
+        [LoggerMessage(EventId = 7304, Level = LogLevel.Information, Message = "Run {RunId}: embedding phase done, {Chunks} chunks, {Texts} distinct texts, {Embedded} embedded (the rest from the cache)")]
+        public static partial void Embedded(ILogger logger, string runId, int chunks, int texts, int embedded);
 
         [LoggerMessage(EventId = 7303, Level = LogLevel.Information, Message = "Run {RunId} completed (served: {Served}): {Reason}")]
         public static partial void Completed(ILogger logger, string runId, bool served, string reason);

@@ -44,7 +44,7 @@ public sealed record RetrainingDecision(bool Started, string? InstanceId, string
 /// when the data changed since the newest meta-model (and since the last scheduled run, which may have
 /// produced no meta-model because it did not beat the baseline) and no scheduled run is in progress.
 /// </summary>
-public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModelRegistry metaModels, IOptions<RetrainingOptions> options, ILogger<RetrainingScheduler> logger)
+public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModelRegistry metaModels, TextEncoders encoders, IOptions<RetrainingOptions> options, ILogger<RetrainingScheduler> logger)
 {
     public async Task<RetrainingDecision> RunAsync(IPretrainingRuns runs, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -111,6 +111,7 @@ public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModel
             Shards = o.Shards,
             LocalSteps = o.LocalSteps,
             DataSnapshotId = snapshot.Id,
+            TextEncoder = encoders.DefaultName,
         };
         try
         {

@@ -95,24 +95,34 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
         output.WriteLine($"max |durable - uninterrupted in-process| = {difference:E2}");
         Assert.True(difference <= Tolerance, $"The interrupted run ended {difference:E2} away from an uninterrupted one.");
 
-        Assert.True(final.Outcome.Served, final.Outcome.Reason);
+        // Served or kept by the serving rule (beat nearest centroid by more than chance); either way exactly as decided once.
         var versions = new List<Storage.MetaModelVersion>();
         await foreach (var version in environment.MetaModels.ListVersionsAsync())
         {
             versions.Add(version);
         }
 
-        var only = Assert.Single(versions);
-        Assert.Equal(plan.RunId, only.PretrainingRunId);
-        Assert.Equal(final.Outcome.Version, only.Version);
-        Assert.Equal(final.Outcome.BestRound, only.Iterations);
+        if (final.Outcome.Served)
+        {
+            var only = Assert.Single(versions);
+            Assert.Equal(plan.RunId, only.PretrainingRunId);
+            Assert.Equal(final.Outcome.Version, only.Version);
+            Assert.Equal(final.Outcome.BestRound, only.Iterations);
+        }
+        else
+        {
+            Assert.Empty(versions);
+            Assert.Contains("does not beat the baseline", final.Outcome.Reason, StringComparison.Ordinal);
+            Assert.NotNull(await environment.Artifacts.FindAsync(plan.RunId, "model.smeta"));
+        }
     }
 
     [Fact]
     public async Task Two_worker_processes_share_the_activities_of_one_run_and_reach_the_same_result()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
-        var plan = SmallPlan("scaleout", "protonet", rounds: 8) with { Shards = 4 };
+        // On encoder features, so the embedding phase fans out too (several chunks of about 300 examples).
+        var plan = SmallPlan("scaleout", "protonet", rounds: 8) with { Shards = 4, TextEncoder = TextFeaturesOptions.MiniLm, EmbeddingChunkSize = 300 };
         await environment.StartWorkerProcessAsync("worker-a");
         await environment.StartWorkerProcessAsync("worker-b");
 
@@ -122,7 +132,9 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
         output.WriteLine(string.Join(", ", workers.Select(w => $"{w.Key}: {w.Value} activities")));
         Assert.True(workers.GetValueOrDefault("worker-a") > 0, "worker-a executed no activity.");
         Assert.True(workers.GetValueOrDefault("worker-b") > 0, "worker-b executed no activity.");
-        Assert.Equal(plan.Rounds * (plan.Shards + 1), workers.Values.Sum());
+        var chunks = (await environment.Pretraining.PlanEmbeddingAsync(plan)).Chunks;
+        Assert.True(chunks >= 2, $"expected several embedding chunks, got {chunks}");
+        Assert.Equal(chunks + (plan.Rounds * (plan.Shards + 1)), workers.Values.Sum());
         using var durable = await environment.CheckpointAsync(plan.RunId, plan.Rounds);
         using var reference = await environment.InProcessReferenceAsync(plan, plan.Rounds);
         Assert.True(DurableEnvironment.MaxDifference(durable, reference) <= Tolerance);
@@ -132,6 +144,9 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
     {
         RunId = $"{name}-{Guid.NewGuid().ToString("N")[..8]}",
         Algorithm = algorithm,
+        // The synthetic catalogue's words are made up: hashed n-grams suit them, and these tests are about
+        // the durable mechanics. The two-worker test and EmbeddingPhaseTests run the encoder's phase.
+        TextEncoder = TextFeaturesOptions.Hashed,
         Rounds = rounds,
         MetaBatchSize = 8,
         Shards = 2,

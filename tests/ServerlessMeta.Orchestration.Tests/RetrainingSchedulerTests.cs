@@ -17,6 +17,7 @@ public sealed class RetrainingSchedulerTests(AzuriteFixture azurite)
         var scheduler = new RetrainingScheduler(
             environment.Services.GetRequiredService<DatasetStore>(),
             environment.MetaModels,
+            environment.Services.GetRequiredService<ServerlessMeta.Application.TextEncoders>(),
             Options.Create(new RetrainingOptions { Algorithm = "protonet", Rounds = 2, MetaBatchSize = 4, Shards = 2, Ways = 3, Shots = 2 }),
             NullLogger<RetrainingScheduler>.Instance);
         var now = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero);

@@ -32,7 +32,7 @@ public sealed partial class CategoryService
                 throw new InvalidOperationException($"Meta-model version {candidate.Version} has no featurizer.");
             }
 
-            var featurizer = new Featurizer(featurizerOptions);
+            var featurizer = _encoders.Featurizer(featurizerOptions);
             if (!fallBackToScratch || Fits(featurizer, examples))
             {
                 return new AdaptationSource(lease.Model, lease, candidate.Version, featurizer, Note: null);
@@ -51,7 +51,7 @@ public sealed partial class CategoryService
         var algorithm = requested ?? ParseAlgorithm(_options.DefaultAlgorithm);
         var options = ScratchFeaturizer(examples, "examples");
         var scratch = MetaModel.Create(algorithm, Config(options), MetaLearningOptions.DefaultsFor(algorithm, TaskKind.Classification), options);
-        return new AdaptationSource(scratch, scratch, null, new Featurizer(options), note);
+        return new AdaptationSource(scratch, scratch, null, _encoders.Featurizer(options), note);
     }
 
     private static bool Fits(Featurizer featurizer, IReadOnlyList<LabelledItem> examples)
@@ -67,15 +67,14 @@ public sealed partial class CategoryService
         }
     }
 
-    /// <summary>The featurizer a model from scratch gets: the examples' numeric width, and hashed text when any example has text.</summary>
+    /// <summary>
+    /// The featurizer a model from scratch gets: the examples' numeric width, and when any example has text,
+    /// the deployment's text encoder (<see cref="TextFeaturesOptions"/>) beside hashed n-grams.
+    /// </summary>
     private FeaturizerOptions ScratchFeaturizer(IReadOnlyList<LabelledItem> examples, string field)
     {
         var first = examples.FirstOrDefault(e => e.Features is { Count: > 0 });
-        var options = new FeaturizerOptions
-        {
-            NumericDimension = first?.Features!.Count ?? 0,
-            TextDimension = examples.Any(e => !string.IsNullOrWhiteSpace(e.Text)) ? _options.ScratchTextDimension : 0,
-        };
+        var options = _encoders.NewModelOptions(first?.Features!.Count ?? 0, examples.Any(e => !string.IsNullOrWhiteSpace(e.Text)), _options.ScratchTextDimension);
         try
         {
             options.Validate();

@@ -38,7 +38,7 @@ public sealed class CategoryServiceOptions
     /// <summary>Hidden width of models adapted from scratch (no meta-model yet).</summary>
     public int ScratchHiddenWidth { get; set; } = 64;
 
-    /// <summary>Hashed text buckets of models adapted from scratch.</summary>
+    /// <summary>Hashed text buckets of models adapted from scratch (beside the text encoder's embedding, see <see cref="TextFeaturesOptions"/>).</summary>
     public int ScratchTextDimension { get; set; } = 256;
 
     /// <summary>Algorithm adapted from scratch when no meta-model exists and none is asked for.</summary>
@@ -61,6 +61,7 @@ public sealed partial class CategoryService : IDisposable
     private readonly CategoryRegistry _categories;
     private readonly DatasetStore _datasets;
     private readonly MetaModelRegistry _metaModels;
+    private readonly TextEncoders _encoders;
     private readonly CategoryServiceOptions _options;
     private readonly ILogger _logger;
     private readonly LoadedModelCache<int, MetaModel> _loadedMetaModels;
@@ -68,8 +69,9 @@ public sealed partial class CategoryService : IDisposable
     private readonly Lock _choiceLock = new();
     private (long At, IReadOnlyList<MetaModelVersion> Versions)? _versionsSeen;
 
-    public CategoryService(CategoryRegistry categories, DatasetStore datasets, MetaModelRegistry metaModels, IOptions<CategoryServiceOptions> options, ILogger<CategoryService> logger)
+    public CategoryService(CategoryRegistry categories, DatasetStore datasets, MetaModelRegistry metaModels, TextEncoders encoders, IOptions<CategoryServiceOptions> options, ILogger<CategoryService> logger)
     {
+        _encoders = encoders;
         ArgumentNullException.ThrowIfNull(options);
         _categories = categories;
         _datasets = datasets;
@@ -278,7 +280,7 @@ public sealed partial class CategoryService : IDisposable
 
         using var lease = await LoadModelAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
         var model = lease.Model;
-        var probabilities = model.PredictItems(items);
+        var probabilities = model.PredictItems(items, _encoders.For(model.Featurizer));
         var labels = model.Labels;
         var predictions = new Prediction[items.Count];
         for (var i = 0; i < predictions.Length; i++)

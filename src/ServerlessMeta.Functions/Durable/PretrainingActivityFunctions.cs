@@ -12,6 +12,14 @@ namespace ServerlessMeta.Functions.Durable;
 /// </summary>
 public static class PretrainingActivityFunctions
 {
+    [Function(FunctionNames.PlanEmbedding)]
+    public static Task<EmbeddingPlan> PlanEmbedding([ActivityTrigger] PretrainingPlan input, string instanceId, FunctionContext functionContext) =>
+        RunAsync<PlanEmbeddingActivity, PretrainingPlan, EmbeddingPlan>(PlanEmbeddingActivity.Name, input, instanceId, functionContext);
+
+    [Function(FunctionNames.EmbedChunk)]
+    public static Task<EmbedChunkResult> EmbedChunk([ActivityTrigger] EmbedChunkRequest input, string instanceId, FunctionContext functionContext) =>
+        RunAsync<EmbedChunkActivity, EmbedChunkRequest, EmbedChunkResult>(EmbedChunkActivity.Name, input, instanceId, functionContext);
+
     [Function(FunctionNames.PrepareRun)]
     public static Task<PreparedRun> PrepareRun([ActivityTrigger] PretrainingPlan input, string instanceId, FunctionContext functionContext) =>
         RunAsync<PrepareRunActivity, PretrainingPlan, PreparedRun>(PrepareRunActivity.Name, input, instanceId, functionContext);

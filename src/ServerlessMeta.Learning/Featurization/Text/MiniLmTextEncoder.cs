@@ -68,6 +68,10 @@ public sealed class MiniLmTextEncoder : ITextEncoder, IDisposable
     private static readonly string[] OutputNames = ["last_hidden_state"];
 
     private readonly InferenceSession _session;
+
+    // One batch at a time per session: each run already uses every intra-op thread, so concurrent runs
+    // (two embedding activities, or requests) would only fight over the cores. Callers interleave by batch.
+    private readonly Lock _runGate = new();
     private readonly BertWordPieceTokenizer _tokenizer;
     private readonly TextEncoderOptions _options;
     private long _textsEmbedded;
@@ -188,6 +192,7 @@ public sealed class MiniLmTextEncoder : ITextEncoder, IDisposable
         }
 
         long[] shape = [batch, length];
+        using var gate = _runGate.EnterScope();
         using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
         using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
