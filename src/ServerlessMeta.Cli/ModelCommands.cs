@@ -36,7 +36,7 @@ internal static class ModelCommands
                 {header.Kind} (format version {ModelFile.FormatVersion}, SHA-256 verified)
                   algorithm      {header.Algorithm.ToWireName()}
                   task           {header.Model.TaskKind}, input dimension {header.Model.InputDimension}, hidden [{string.Join(", ", header.Model.HiddenWidths)}]
-                  featurizer     {(header.Featurizer is { } f ? $"{f.NumericDimension} numeric + {f.TextDimension} text buckets" : "none (raw vectors)")}
+                  featurizer     {(header.Featurizer is { } f ? f.Describe() : "none (raw vectors)")}
                   labels         {(header.Labels is { } l ? $"{l.Count}: {string.Join(", ", l.Take(10))}{(l.Count > 10 ? ", ..." : string.Empty)}" : "-")}
                   optimizer step {header.OptimizerStep}
                   tensors        {header.Tensors.Count}, {model.Tensors.Sum(t => t.Values.LongLength):N0} values

@@ -15,6 +15,8 @@ internal static class SmetaCommand
         bench.Subcommands.Add(CatalogBenchmark.CreateCommand());
         bench.Subcommands.Add(DurableBenchmark.CreateCommand());
         bench.Subcommands.Add(ApiBenchmark.CreateCommand());
+        bench.Subcommands.Add(RealBenchmark.CreateCommand());
+        bench.Subcommands.Add(EncoderBenchmark.CreateCommand());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         foreach (var command in RouteCommands.Create())
@@ -24,6 +26,7 @@ internal static class SmetaCommand
 
         root.Subcommands.Add(bench);
         root.Subcommands.Add(ModelCommands.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(Durable.WorkerCommand.Create());
         return root;
     }

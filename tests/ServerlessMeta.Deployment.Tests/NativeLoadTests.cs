@@ -71,6 +71,28 @@ public sealed unsafe partial class NativeLoadTests(PublishFixture publish, ITest
         output.WriteLine($"at::get_num_threads() = {threads}; c10::Scalar round trip ok");
     }
 
+    /// <summary>
+    /// ONNX Runtime, which runs the sentence encoder, loads from the publish folder on this Debian 12 machine
+    /// and answers through its C API (OrtGetApiBase()->GetVersionString()) with the pinned version.
+    /// </summary>
+    [Fact]
+    public void PublishedOnnxRuntimeLoadsFromThePublishFolderAndAnswers()
+    {
+        publish.AssertPublished();
+        var folder = RealPath(publish.Directory);
+        var handle = NativeLibrary.Load(Path.Combine(folder, "libonnxruntime.so"));
+        Assert.NotEqual(IntPtr.Zero, handle);
+        Assert.Contains(MappedLibraries(), m => m == Path.Combine(folder, "libonnxruntime.so"));
+        var getApiBase = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(handle, "OrtGetApiBase");
+        var apiBase = getApiBase();
+        Assert.NotEqual(IntPtr.Zero, apiBase);
+        // struct OrtApiBase { const OrtApi* (*GetApi)(uint32_t); const char* (*GetVersionString)(void); }
+        var getVersion = (delegate* unmanaged<IntPtr>)Marshal.ReadIntPtr(apiBase, IntPtr.Size);
+        var version = Marshal.PtrToStringUTF8(getVersion());
+        Assert.Equal("1.31.1", version);
+        output.WriteLine($"libonnxruntime.so {version} loaded from {folder}");
+    }
+
     /// <summary>The control: the same library without the weak mark does not load here (when the system lacks GLIBCXX_3.4.32).</summary>
     private void RefusedWithoutTheWeakMark(string folder)
     {

