@@ -465,6 +465,16 @@ public sealed class PretrainingService : IDisposable
     }
 
     /// <summary>
+    /// The serving rule: a meta-model is served only when it beats nearest centroid on the same features and
+    /// episodes by more than the 95% confidence half-width of the per-episode difference (more than chance would).
+    /// </summary>
+    public static bool BeatsBaseline(EvaluationResult test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        return test.Accuracy - test.BaselineAccuracy > test.AdvantageCi95;
+    }
+
+    /// <summary>
     /// The last step: evaluates the best checkpoint on the test categories beside nearest centroid;
     /// registers it (with lineage and both figures) as the new serving meta-model only if it beats the
     /// baseline, otherwise keeps it under the run and says why. Idempotent: a run registers at most once.
@@ -491,8 +501,7 @@ public sealed class PretrainingService : IDisposable
             }
         }
 
-        // Served only when it beats nearest centroid on the same features by more than chance would.
-        if (test.Accuracy - test.BaselineAccuracy > test.AdvantageCi95)
+        if (BeatsBaseline(test))
         {
             if (registered is null)
             {

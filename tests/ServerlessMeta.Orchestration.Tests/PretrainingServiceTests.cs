@@ -136,6 +136,14 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class ServingRuleTests(AzuriteFixture azurite)
 {
+    [Theory]
+    [InlineData(0.4806, 0.4708, 0.0134, false)] // a win inside the noise (seen on encoder features): not served
+    [InlineData(0.4708, 0.4708, 0.0, false)] // the baseline itself (an untrained prototype head)
+    [InlineData(0.6325, 0.4617, 0.0400, true)]
+    [InlineData(0.5000, 0.4900, 0.0050, true)]
+    public void A_meta_model_is_served_only_when_it_beats_nearest_centroid_by_more_than_chance(double accuracy, double baseline, double ci95, bool served) =>
+        Assert.Equal(served, PretrainingService.BeatsBaseline(new EvaluationResult(1, EvaluationSplit.Test, accuracy, 0.5, baseline, 40, ci95)));
+
     [Fact]
     public async Task A_meta_model_that_does_not_beat_nearest_centroid_is_kept_not_registered_and_the_outcome_says_why()
     {

@@ -114,21 +114,33 @@ internal static class ApiBenchmark
         var sequence = 0;
         string NextId() => string.Create(CultureInfo.InvariantCulture, $"{tag}-c{Interlocked.Increment(ref sequence):D6}");
         // Every request's texts are new to the server (a suffix per request), so the encoder's per-process
-        // cache never answers for it: each create and predict embeds all of its texts.
+        // cache never answers for it: each create and predict embeds all of its texts. With the encoder the
+        // texts are short real ones (emojibase-data annotations of about 15 tokens, like product titles);
+        // the hashed path keeps the synthetic catalogue's items.
+        var shortTexts = encoder ? ShortRealTexts() : null;
         CreateCategoryRequest CreateBody(int i)
         {
-            var category = bench[i % bench.Count];
-            var labels = category.Labels.Take(Ways).ToHashSet(StringComparer.Ordinal);
-            var examples = category.Items.Where(item => labels.Contains(item.Label)).GroupBy(item => item.Label).SelectMany(g => g.Take(Shots))
+            if (shortTexts is not null)
+            {
+                var category = shortTexts[i % shortTexts.Count];
+                var examples = category.Take(Ways).SelectMany(label => label.Take(Shots).Select(item => new WireExample(Unique(item.Text, "c", i), null, item.Label))).ToList();
+                return new CreateCategoryRequest(NextId(), examples);
+            }
+
+            var synthetic = bench[i % bench.Count];
+            var labels = synthetic.Labels.Take(Ways).ToHashSet(StringComparer.Ordinal);
+            var syntheticExamples = synthetic.Items.Where(item => labels.Contains(item.Label)).GroupBy(item => item.Label).SelectMany(g => g.Take(Shots))
                 .Select(SyntheticUpload.Example).Select(e => e with { Text = Unique(e.Text, "c", i) }).ToList();
-            return new CreateCategoryRequest(NextId(), examples);
+            return new CreateCategoryRequest(NextId(), syntheticExamples);
         }
 
         var firstCreateClock = Stopwatch.StartNew();
         var target = await api.PostAsync<CategoryModelResponse>("api/categories", CreateBody(0), cancellationToken).ConfigureAwait(false);
         var firstCreateMs = firstCreateClock.Elapsed.TotalMilliseconds;
         var targetLabels = bench[0].Labels.Take(Ways).ToHashSet(StringComparer.Ordinal);
-        var pool = bench[0].Items.Where(item => targetLabels.Contains(item.Label)).GroupBy(item => item.Label).SelectMany(g => g.Skip(Shots)).Select(SyntheticUpload.Item).ToList();
+        var pool = shortTexts is not null
+            ? shortTexts.SelectMany(c => c.SelectMany(l => l)).Select(item => new WireItem(item.Text, null)).ToList()
+            : bench[0].Items.Where(item => targetLabels.Contains(item.Label)).GroupBy(item => item.Label).SelectMany(g => g.Skip(Shots)).Select(SyntheticUpload.Item).ToList();
         var batchSequence = 0;
         WireItem[] Batch(int size, int offset)
         {
@@ -263,6 +275,19 @@ internal static class ApiBenchmark
     }
 
     private static string Fmt(object? value) => value is double d ? d.ToString("F1", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>
+    /// emojibase-data annotations of 5 to 14 words (about 15 tokens, the length of a product title), grouped by
+    /// category and label: the categories with at least <see cref="Ways"/> labels of <see cref="Shots"/> such texts.
+    /// </summary>
+    private static List<List<List<RealTextItem>>> ShortRealTexts()
+    {
+        var items = RealTextData.LoadEmojibase(RealTextData.FindEmojibase());
+        return [.. items.Where(i => i.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length is >= 5 and <= 14)
+            .GroupBy(i => i.Category, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.GroupBy(i => i.Label, StringComparer.Ordinal).Where(l => l.Count() >= Shots).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.ToList()).ToList())
+            .Where(c => c.Count >= Ways)];
+    }
 
     /// <summary>The text with a marker that makes it new to the server.</summary>
     private static string? Unique(string? text, string kind, int index) =>
