@@ -56,5 +56,5 @@ internal static class TextFeatureComparison
         return (hashedEpisodes.Average(Baselines.NearestCentroidAccuracy), encodedEpisodes.Average(Baselines.NearestCentroidAccuracy), episodes, encoded.EligibleCategories.Count);
     }
 
-    public static string Percent(double value) => value.ToString("P1", CultureInfo.InvariantCulture);
+    public static string Percent(double value) => TextOutput.Percent(value);
 }
