@@ -267,7 +267,8 @@ internal static class RealBenchmark
             TaskSampling.SampleEvaluation(new EpisodeSampler(hashedCategories, settings.Ways, settings.Shots, queries), seed, count));
     }
 
-    private static List<LabelledCategory> Featurize(IReadOnlyList<RealTextItem> items, Featurizer featurizer)
+    /// <summary>The items featurized in one call and grouped by category and label, in ordinal order.</summary>
+    internal static List<LabelledCategory> Featurize(IReadOnlyList<RealTextItem> items, Featurizer featurizer)
     {
         var vectors = featurizer.FeaturizeMany([.. items.Select(i => new CatalogItem(null, i.Text))]);
         var d = featurizer.OutputDimension;

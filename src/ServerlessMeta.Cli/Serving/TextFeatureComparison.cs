@@ -40,14 +40,7 @@ internal static class TextFeatureComparison
         }
 
         var items = RealTextData.LoadEmojibase(directory);
-        List<LabelledCategory> Categories(Featurizer featurizer)
-        {
-            var vectors = featurizer.FeaturizeMany([.. items.Select(i => new CatalogItem(null, i.Text))]);
-            var d = featurizer.OutputDimension;
-            return [.. items.Select((item, index) => (item, index)).GroupBy(x => x.item.Category, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new LabelledCategory(g.Key, d, g.GroupBy(x => x.item.Label, StringComparer.Ordinal)
-                    .ToDictionary(l => l.Key, l => (IReadOnlyList<float[]>)[.. l.Select(x => vectors.AsSpan(x.index * d, d).ToArray())], StringComparer.Ordinal)))];
-        }
+        List<LabelledCategory> Categories(Featurizer featurizer) => RealBenchmark.Featurize(items, featurizer);
 
         var hashed = new EpisodeSampler(Categories(new Featurizer(FeaturizerOptions.ForText(null))), 5, 5, 5);
         var encoded = new EpisodeSampler(Categories(new Featurizer(FeaturizerOptions.ForText(encoder.Info), encoder)), 5, 5, 5);
