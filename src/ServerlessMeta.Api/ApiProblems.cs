@@ -34,6 +34,13 @@ public static class ApiProblems
     public static IResult Unauthorized(HttpRequest request, string detail) =>
         Create(request, StatusCodes.Status401Unauthorized, "unauthorized", "A valid key is required.", detail, "x-functions-key");
 
+    /// <summary>
+    /// The version asked for (or, without one, the serving version and every older one) is missing or fails its
+    /// checksum: 409, since the category's stored state must change (promote or roll back to a good version).
+    /// </summary>
+    public static IResult ModelIntegrity(HttpRequest request, string detail) =>
+        Create(request, StatusCodes.Status409Conflict, "model-integrity", "The stored model failed verification.", detail, "version");
+
     public static IResult ServerError(HttpRequest request, string detail) =>
         Create(request, StatusCodes.Status500InternalServerError, "server-error", "The server failed to handle the request.", detail, null);
 

@@ -131,7 +131,15 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     {
         id = Id(id);
         var number = Version(version);
-        return Json(CategoryView(await categories.PromoteAsync(id, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
+        try
+        {
+            return Json(CategoryView(await categories.PromoteAsync(id, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
+        }
+        catch (ModelIntegrityException e)
+        {
+            // Promote refuses a version whose blob is missing or fails its checksum: nothing is moved.
+            return ApiProblems.Conflict(request, e.Message, "version");
+        }
     });
 
     public Task<IResult> StartPretrainingAsync(HttpRequest request, IPretrainingRuns runs, CancellationToken cancellationToken) => HandleAsync(request, async () =>
@@ -407,6 +415,11 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         {
             return ApiProblems.Conflict(request, e.Message, null);
         }
+        catch (ModelIntegrityException e)
+        {
+            LogIntegrity(logger, request.Method, request.Path.Value ?? string.Empty, e.Message);
+            return ApiProblems.ModelIntegrity(request, e.Message);
+        }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return ApiProblems.TooLarge(request, _options.MaxRequestBodyBytes);
@@ -425,6 +438,9 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         var message = FieldErrors.MessageOf(e);
         return message.Length <= MaxDetail ? message : string.Concat(message.AsSpan(0, MaxDetail), "…");
     }
+
+    [LoggerMessage(EventId = 7603, Level = LogLevel.Error, Message = "{Method} {Path}: no model that verifies: {Reason}")]
+    private static partial void LogIntegrity(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 7601, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);

@@ -56,8 +56,16 @@ public sealed record AdaptationTimings(double LoadMs, double AdaptMs, double Est
 /// <summary>One item's prediction: the top label and the probability of every label (they sum to 1; 32-bit, as the model computes them).</summary>
 public sealed record Prediction(string Label, IReadOnlyDictionary<string, float> Probabilities);
 
-/// <summary>Predictions of one model version, in the order of the items.</summary>
-public sealed record PredictionResult(string CategoryId, int Version, IReadOnlyList<Prediction> Predictions);
+/// <summary>
+/// Predictions of one model version, in the order of the items. <see cref="Warning"/> says why the version is
+/// not the serving one (the serving version's blob was missing or failed its checksum, so the newest older good
+/// version answered); it is absent otherwise.
+/// </summary>
+public sealed record PredictionResult(
+    string CategoryId,
+    int Version,
+    IReadOnlyList<Prediction> Predictions,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Warning = null);
 
 /// <summary>What a bulk ingest stored.</summary>
 public sealed record IngestResult(string CategoryId, bool Created, int Appended, long ExampleCount, IReadOnlyDictionary<string, long> LabelCounts);

@@ -255,6 +255,9 @@ public sealed partial class CategoryService
     [LoggerMessage(EventId = 7221, Level = LogLevel.Information, Message = "Category {CategoryId} version {Version}: {Algorithm} from meta-model {MetaModelVersion}, chose {Chosen} (estimated accuracy {Estimate:F3}) in {Milliseconds:F1} ms")]
     private static partial void LogAdapted(ILogger logger, string categoryId, int version, string algorithm, int? metaModelVersion, string chosen, double estimate, double milliseconds);
 
+    [LoggerMessage(EventId = 7223, Level = LogLevel.Warning, Message = "Category {CategoryId}: serving version {Serving} cannot be loaded ({Reason}); version {Version} answered")]
+    private static partial void LogServingFallback(ILogger logger, string categoryId, int serving, int version, string reason);
+
     [LoggerMessage(EventId = 7222, Level = LogLevel.Warning, Message = "Health check: storage is not reachable")]
     private static partial void LogHealthFailed(ILogger logger, Exception exception);
 

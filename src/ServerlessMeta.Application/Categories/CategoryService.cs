@@ -264,21 +264,27 @@ public sealed partial class CategoryService : IDisposable
         }
 
         int resolved;
+        string? warning = null;
+        ModelLease<AdaptedModel> lease;
         if (version is { } requested)
         {
+            // An explicit version never falls back: a corrupt one is a ModelIntegrityException naming it.
             resolved = requested;
             if (!_loadedModels.Contains((categoryId, resolved)))
             {
                 await _categories.GetVersionAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
             }
+
+            lease = await LoadModelAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
         }
         else
         {
             var category = await _categories.GetCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
-            resolved = category.ServingVersion ?? throw new ModelVersionNotFoundException($"Category '{categoryId}' has no model version yet.");
+            var serving = category.ServingVersion ?? throw new ModelVersionNotFoundException($"Category '{categoryId}' has no model version yet.");
+            (lease, resolved, warning) = await LoadServingModelAsync(categoryId, serving, cancellationToken).ConfigureAwait(false);
         }
 
-        using var lease = await LoadModelAsync(categoryId, resolved, cancellationToken).ConfigureAwait(false);
+        using var leased = lease;
         var model = lease.Model;
         var probabilities = model.PredictItems(items, _encoders.For(model.Featurizer));
         var labels = model.Labels;
@@ -303,7 +309,29 @@ public sealed partial class CategoryService : IDisposable
         activity?.SetTag("smeta.version", resolved);
         ServerlessMetaTelemetry.PredictionDuration.Record(clock.Elapsed.TotalMilliseconds);
         ServerlessMetaTelemetry.PredictedItems.Add(predictions.Length);
-        return new PredictionResult(categoryId, resolved, predictions);
+        return new PredictionResult(categoryId, resolved, predictions, warning);
+    }
+
+    /// <summary>
+    /// The serving version's model; when its blob is missing or fails its checksum, the newest older version
+    /// that verifies (the registry's alias fallback), with a warning saying so. The serving pointer is not
+    /// moved: an operator promotes or rolls back. <see cref="ModelIntegrityException"/> when no version verifies.
+    /// </summary>
+    private async Task<(ModelLease<AdaptedModel> Lease, int Version, string? Warning)> LoadServingModelAsync(string categoryId, int serving, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await LoadModelAsync(categoryId, serving, cancellationToken).ConfigureAwait(false), serving, null);
+        }
+        catch (ModelIntegrityException failure)
+        {
+            await using var download = await _categories.DownloadAsync(categoryId, ModelAlias.Serving, CancellationToken.None).ConfigureAwait(false);
+            var lease = await _loadedModels.AcquireAsync((categoryId, download.Version), _ => Task.FromResult(AdaptedModel.Load(download.Content)), cancellationToken).ConfigureAwait(false);
+            var warning = string.Create(CultureInfo.InvariantCulture,
+                $"Serving version {serving} cannot be loaded ({download.FallbackReason ?? failure.Message}); version {download.Version}, the newest older version that verifies, answered. Promote a good version or roll back.");
+            LogServingFallback(_logger, categoryId, serving, download.Version, download.FallbackReason ?? failure.Message);
+            return (lease, download.Version, warning);
+        }
     }
 
     public Task<CategoryInfo> GetAsync(string categoryId, CancellationToken cancellationToken = default)

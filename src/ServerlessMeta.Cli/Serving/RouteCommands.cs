@@ -272,6 +272,7 @@ internal static class RouteCommands
             var (scored, correct, number) = (0, 0, 0);
             var rows = new List<IReadOnlyList<string>>();
             int? answeredVersion = null;
+            var warnings = new HashSet<string>(StringComparer.Ordinal);
             foreach (var chunk in records.Chunk(10_000))
             {
                 var body = new JsonObject { ["items"] = new JsonArray([.. chunk.Select(r => InputFiles.Strip(r, InputFiles.NotInItems))]) };
@@ -289,6 +290,11 @@ internal static class RouteCommands
 
                 var response = node?.Deserialize<PredictResponse>(ApiClient.Json) ?? throw new InvalidDataException($"{path}: empty response.");
                 answeredVersion = response.Version;
+                if (response.Warning is { } warning && warnings.Add(warning))
+                {
+                    await parse.Error().WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+                }
+
                 var predictions = response.Predictions ?? [];
                 for (var i = 0; i < chunk.Length && i < predictions.Count; i++)
                 {

@@ -56,7 +56,7 @@ internal sealed record CategoryModelResponse(
 
 internal sealed record WirePrediction(string? Label, IReadOnlyDictionary<string, double>? Probabilities);
 
-internal sealed record PredictResponse(string? CategoryId, int Version, IReadOnlyList<WirePrediction>? Predictions);
+internal sealed record PredictResponse(string? CategoryId, int Version, IReadOnlyList<WirePrediction>? Predictions, string? Warning = null);
 
 internal sealed record IngestResponse(string? CategoryId, bool Created, int Appended, long ExampleCount, IReadOnlyDictionary<string, long>? LabelCounts);
 

@@ -117,6 +117,8 @@ public sealed class BadInputServer : ServerFixture
 /// <summary>The concurrency server.</summary>
 public sealed class ConcurrencyServer : ServerFixture;
 
+public sealed class IntegrityServer : ServerFixture;
+
 /// <summary>A server with a small body limit and (nearly) no data.</summary>
 public sealed class SmallBodyServer : ServerFixture
 {
