@@ -11,6 +11,7 @@ internal static class ApiJson
         NumberHandling = JsonNumberHandling.Strict,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        AllowDuplicateProperties = false,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 }

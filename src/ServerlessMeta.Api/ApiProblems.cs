@@ -31,6 +31,9 @@ public static class ApiProblems
     public static IResult TooLarge(HttpRequest request, long limit) =>
         Create(request, StatusCodes.Status413PayloadTooLarge, "body-too-large", "The request body is too large.", $"The body exceeds the limit of {limit} bytes.", "body");
 
+    public static IResult UnsupportedMediaType(HttpRequest request, string contentType) =>
+        Create(request, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body must be JSON.", $"Content-Type '{contentType}' is not JSON; send application/json.", "Content-Type");
+
     public static IResult Unauthorized(HttpRequest request, string detail) =>
         Create(request, StatusCodes.Status401Unauthorized, "unauthorized", "A valid key is required.", detail, "x-functions-key");
 

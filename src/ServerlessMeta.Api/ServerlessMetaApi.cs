@@ -343,14 +343,23 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        try
         {
-            if (buffer.Length + read > limit)
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                throw new ApiProblemException(ApiProblems.TooLarge(request, limit));
-            }
+                if (buffer.Length + read > limit)
+                {
+                    throw new ApiProblemException(ApiProblems.TooLarge(request, limit));
+                }
 
-            buffer.Write(chunk, 0, read);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
+        {
+            // The body ended before its Content-Length, or arrived too slowly: the client's fault, not ours.
+            var declared = request.ContentLength is { } length ? string.Create(CultureInfo.InvariantCulture, $" of the {length} declared") : string.Empty;
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The request body ended early or arrived too slowly ({buffer.Length} bytes{declared} were read)."), "body", e);
         }
 
         if (buffer.Length == 0)
@@ -358,10 +367,28 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             return required ? throw new ArgumentException("A JSON body is required.", "body") : null;
         }
 
+        if (request.ContentType is { Length: > 0 } && !request.HasJsonContentType())
+        {
+            throw new ApiProblemException(ApiProblems.UnsupportedMediaType(request, request.ContentType));
+        }
+
+        // A UTF-8 byte-order mark is allowed (some editors and tools write one).
+        var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            json = json[3..];
+        }
+
         try
         {
-            return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), ApiJson.Options)
+            return JsonSerializer.Deserialize<T>(json, ApiJson.Options)
                 ?? (required ? throw new ArgumentException("The body must be a JSON object, not null.", "body") : null);
+        }
+        catch (JsonException e) when (e.Message.StartsWith("Duplicate", StringComparison.Ordinal))
+        {
+            // Two values for one key: refuse rather than silently keep the last.
+            var field = e.Path is { Length: > 1 } path ? (path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$')) : "body";
+            throw new ArgumentException($"{field}: the key appears more than once in the JSON body; send it once.", field, e);
         }
         catch (JsonException e) when (IsTypeMismatch(e) && e.Path is not null and not "$")
         {

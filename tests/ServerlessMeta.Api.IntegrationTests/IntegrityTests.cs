@@ -56,3 +56,61 @@ public sealed class IntegrityTests(IntegrityServer server) : IClassFixture<Integ
         }
     }
 }
+
+/// <summary>Strict input at the edge (issue 11): content type, byte-order mark, duplicate keys, a body that ends early.</summary>
+public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<IntegrityServer>
+{
+    [Fact]
+    public async Task A_non_json_content_type_is_415_and_stores_nothing()
+    {
+        var id = TestData.NewId("ctype");
+        var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
+        var problem = (await server.Api.PostRawAsync("api/categories", body, "text/plain")).IsProblem(415, "Content-Type");
+        Assert.Contains("text/plain", problem.Str("detail"), StringComparison.Ordinal);
+        (await server.Api.GetAsync($"api/categories/{id}")).IsProblem(404, "id");
+        (await server.Api.PostRawAsync("api/categories", body, "application/problem+json")).JsonWithStatus(201);
+    }
+
+    [Fact]
+    public async Task A_utf8_byte_order_mark_is_accepted()
+    {
+        var id = TestData.NewId("bom");
+        var body = "\uFEFF" + $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
+        (await server.Api.PostRawAsync("api/categories", body)).JsonWithStatus(201);
+    }
+
+    [Fact]
+    public async Task Duplicate_json_keys_are_400_naming_the_key()
+    {
+        var first = TestData.NewId("dup");
+        var second = TestData.NewId("dup");
+        var body = $"{{\"categoryId\":\"{first}\",\"categoryId\":\"{second}\",\"examples\":[{{\"text\":\"a\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
+        var problem = (await server.Api.PostRawAsync("api/categories", body)).IsProblem(400, "categoryId");
+        Assert.Contains("more than once", problem.Str("detail"), StringComparison.Ordinal);
+        (await server.Api.GetAsync($"api/categories/{second}")).IsProblem(404, "id");
+        (await server.Api.GetAsync($"api/categories/{first}")).IsProblem(404, "id");
+    }
+
+    [Fact]
+    public async Task A_body_that_ends_before_its_content_length_is_400_body()
+    {
+        // Raw HTTP: Content-Length 50 bytes more than what is sent, then the client sends nothing more (the
+        // connection stays open): the server's body-read deadline (about 5 s) ends it as the client's fault.
+        var id = TestData.NewId("short");
+        var body = System.Text.Encoding.UTF8.GetBytes($"{{\"categoryId\":\"{id}\",\"examples\":[]}}");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Server.BaseAddress.Host, server.Server.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST /api/categories HTTP/1.1\r\nHost: {server.Server.BaseAddress.Authority}\r\nx-functions-key: {server.Key}\r\nContent-Type: application/json\r\nContent-Length: {body.Length + 50}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body);
+        await stream.FlushAsync();
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var response = await reader.ReadToEndAsync(timeout.Token);
+        Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
+        Assert.Contains("application/problem+json", response, StringComparison.Ordinal);
+        Assert.Contains("\"field\":\"body\"", response, StringComparison.Ordinal);
+        (await server.Api.GetAsync($"api/categories/{id}")).IsProblem(404, "id");
+    }
+}
