@@ -390,6 +390,16 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             var field = e.Path is { Length: > 1 } path ? (path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$')) : "body";
             throw new ArgumentException($"{field}: the key appears more than once in the JSON body; send it once.", field, e);
         }
+        catch (JsonException e) when (IsTypeMismatch(e) && e.Path is null or "$")
+        {
+            throw new ArgumentException("The body must be a JSON object ({ ... }), not an array, a string or a number.", "body", e);
+        }
+        catch (JsonException e) when (e.InnerException is InvalidOperationException && e.Path is { Length: > 2 } invalidPath)
+        {
+            // A string that cannot become text, such as a lone UTF-16 surrogate escape ("\ud800").
+            var field = invalidPath.StartsWith("$.", StringComparison.Ordinal) ? invalidPath[2..] : invalidPath.TrimStart('$');
+            throw new ArgumentException($"{field}: the string is not valid Unicode text (a lone surrogate escape such as \\ud800?).", field, e);
+        }
         catch (JsonException e) when (IsTypeMismatch(e) && e.Path is not null and not "$")
         {
             // Well-formed JSON with a value of the wrong type: name the field.

@@ -114,3 +114,33 @@ public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<Int
         (await server.Api.GetAsync($"api/categories/{id}")).IsProblem(404, "id");
     }
 }
+
+/// <summary>Messages in the caller's terms (issue 11, point 5).</summary>
+public sealed class CallerTermsTests(IntegrityServer server) : IClassFixture<IntegrityServer>
+{
+    [Fact]
+    public async Task An_array_body_is_named_as_such()
+    {
+        var problem = (await server.Api.PostRawAsync("api/categories", "[{\"categoryId\":\"x\"}]")).IsProblem(400, "body");
+        Assert.Contains("must be a JSON object", problem.Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_example_with_blank_text_and_no_features_is_named()
+    {
+        var id = TestData.NewId("blank");
+        var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"   \",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
+        var problem = (await server.Api.PostRawAsync("api/categories", body)).IsProblem(400, "examples[0]");
+        Assert.Contains("needs features, text, or both", problem.Str("detail"), StringComparison.Ordinal);
+        (await server.Api.GetAsync($"api/categories/{id}")).IsProblem(404, "id");
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_is_named_as_invalid_text()
+    {
+        var id = TestData.NewId("surrogate");
+        var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\\ud800b\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
+        var problem = (await server.Api.PostRawAsync("api/categories", body)).IsProblemOnFieldStartingWith(400, "examples[0].text");
+        Assert.Contains("not valid Unicode", problem.Str("detail"), StringComparison.Ordinal);
+    }
+}

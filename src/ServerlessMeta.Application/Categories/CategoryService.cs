@@ -463,6 +463,8 @@ public sealed partial class CategoryService : IDisposable
             {
                 throw new ArgumentException($"{field}[{i}].label contains control characters.", $"{field}[{i}].label");
             }
+
+            CheckItem(example.Item, $"{field}[{i}]");
         }
     }
 
