@@ -387,7 +387,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         catch (JsonException e) when (e.Message.StartsWith("Duplicate", StringComparison.Ordinal))
         {
             // Two values for one key: refuse rather than silently keep the last.
-            var field = e.Path is { Length: > 1 } path ? (path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$')) : "body";
+            var field = e.Path is { Length: > 1 } path ? FieldOf(path) : "body";
             throw new ArgumentException($"{field}: the key appears more than once in the JSON body; send it once.", field, e);
         }
         catch (JsonException e) when (IsTypeMismatch(e) && e.Path is null or "$")
@@ -397,13 +397,13 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         catch (JsonException e) when (e.InnerException is InvalidOperationException && e.Path is { Length: > 2 } invalidPath)
         {
             // A string that cannot become text, such as a lone UTF-16 surrogate escape ("\ud800").
-            var field = invalidPath.StartsWith("$.", StringComparison.Ordinal) ? invalidPath[2..] : invalidPath.TrimStart('$');
+            var field = FieldOf(invalidPath);
             throw new ArgumentException($"{field}: the string is not valid Unicode text (a lone surrogate escape such as \\ud800?).", field, e);
         }
         catch (JsonException e) when (IsTypeMismatch(e) && e.Path is not null and not "$")
         {
             // Well-formed JSON with a value of the wrong type: name the field.
-            var field = e.Path.StartsWith("$.", StringComparison.Ordinal) ? e.Path[2..] : e.Path.TrimStart('$');
+            var field = FieldOf(e.Path);
             throw new ArgumentException($"{field}: the value has the wrong JSON type for this field.", field, e);
         }
         catch (JsonException e)
@@ -413,6 +413,10 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             throw new ArgumentException($"The body is not valid JSON{where}.", "body", e);
         }
     }
+
+    /// <summary>The request field a JSON path names: <c>$.examples[0].text</c> is <c>examples[0].text</c>.</summary>
+    private static string FieldOf(string jsonPath) =>
+        jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
 
     private static bool IsTypeMismatch(JsonException e) =>
         e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);

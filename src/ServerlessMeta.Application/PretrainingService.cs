@@ -54,16 +54,16 @@ public sealed class PretrainingService : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<DataSnapshot>>> _snapshots = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<RunData>>> _data = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<(IReadOnlyList<Episode> Episodes, double Baseline)>> _evaluationSets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<(IReadOnlyList<Episode> Episodes, IReadOnlyList<double> Baselines)>> _evaluationSets = new(StringComparer.Ordinal);
     private readonly LoadedModelCache<string, MetaModel> _models;
 
     public PretrainingService(DatasetStore datasets, MetaModelRegistry registry, RunArtifactStore artifacts, RunEmbeddings embeddings, TextEncoders encoders, IOptions<PretrainingServiceOptions> options, ILogger<PretrainingService> logger)
     {
-        _embeddings = embeddings;
-        _encoders = encoders;
         ArgumentNullException.ThrowIfNull(options);
         _datasets = datasets;
         _registry = registry;
+        _embeddings = embeddings;
+        _encoders = encoders;
         _artifacts = artifacts;
         _options = options.Value;
         _logger = logger;
@@ -433,14 +433,15 @@ public sealed class PretrainingService : IDisposable
         var plan = request.Plan;
         using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.pretraining.evaluate");
         activity?.SetTag("smeta.run_id", plan.RunId).SetTag("smeta.round", request.Checkpoint.Round).SetTag("smeta.split", request.Split.ToString());
-        var (episodes, baseline) = await GetEvaluationSetAsync(plan, request.Split, cancellationToken).ConfigureAwait(false);
+        var (episodes, baselines) = await GetEvaluationSetAsync(plan, request.Split, cancellationToken).ConfigureAwait(false);
+        var baseline = baselines.Average();
         using var lease = await GetModelAsync(plan.RunId, request.Checkpoint, cancellationToken).ConfigureAwait(false);
         var model = lease.Model;
         // Evaluation runs alone between rounds: use every core (results do not depend on the thread count).
         var threads = Environment.ProcessorCount;
         var perEpisode = Evaluator.ClassificationAccuracy(model, episodes, maxParallelism: threads);
         var accuracy = perEpisode.Average();
-        var advantage = MeanEstimate.Of([.. perEpisode.Select((a, i) => a - Baselines.NearestCentroidAccuracy(episodes[i]))]);
+        var advantage = MeanEstimate.Of([.. perEpisode.Select((a, i) => a - baselines[i])]);
         var loss = model.ComputeUpdate(episodes, threads).MeanLoss;
         Log.Evaluated(_logger, plan.RunId, request.Checkpoint.Round, request.Split, accuracy, loss, baseline);
         ServerlessMetaTelemetry.HeldOutAccuracy.Record(accuracy, new KeyValuePair<string, object?>("smeta.algorithm", plan.Algorithm), new KeyValuePair<string, object?>("smeta.split", request.Split.ToString()));
@@ -448,19 +449,19 @@ public sealed class PretrainingService : IDisposable
         return new EvaluationResult(request.Checkpoint.Round, request.Split, accuracy, loss, baseline, episodes.Count, advantage.Ci95);
     }
 
-    /// <summary>The fixed evaluation episodes of a split and nearest centroid's mean accuracy on them.</summary>
-    public async Task<(IReadOnlyList<Episode> Episodes, double Baseline)> GetEvaluationSetAsync(PretrainingPlan plan, EvaluationSplit split, CancellationToken cancellationToken = default)
+    /// <summary>The fixed evaluation episodes of a split and nearest centroid's accuracy on each of them (computed once per process).</summary>
+    public async Task<(IReadOnlyList<Episode> Episodes, IReadOnlyList<double> Baselines)> GetEvaluationSetAsync(PretrainingPlan plan, EvaluationSplit split, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var data = await GetDataAsync(plan, cancellationToken).ConfigureAwait(false);
         var count = split == EvaluationSplit.Validation ? plan.ValidationEpisodes : plan.TestEpisodes;
         var key = string.Join('|', data.SnapshotId, plan.Seed, plan.ValidationFraction, plan.TestFraction, plan.TextDimension, plan.TextEncoder, split, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass, count);
-        return _evaluationSets.GetOrAdd(key, _ => new Lazy<(IReadOnlyList<Episode>, double)>(() =>
+        return _evaluationSets.GetOrAdd(key, _ => new Lazy<(IReadOnlyList<Episode>, IReadOnlyList<double>)>(() =>
         {
             var categories = split == EvaluationSplit.Validation ? data.Validation : data.Test;
             var sampler = new EpisodeSampler(categories, plan.Ways, plan.Shots, plan.EvaluationQueriesPerClass);
             var episodes = TaskSampling.SampleEvaluation(sampler, plan.Seed + (split == EvaluationSplit.Validation ? 17 : 31), count);
-            return (episodes, episodes.Average(Baselines.NearestCentroidAccuracy));
+            return (episodes, [.. episodes.Select(Baselines.NearestCentroidAccuracy)]);
         })).Value;
     }
 

@@ -142,12 +142,17 @@ public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache 
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
         for (var chunk = 0; chunk < chunks.Count; chunk++)
         {
-            if (await artifacts.FindAsync(plan.RunId, ChunkName(chunk), cancellationToken).ConfigureAwait(false) is null)
+            BinaryData content;
+            try
+            {
+                content = await artifacts.ReadAsync(plan.RunId, ChunkName(chunk), null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotFoundException)
             {
                 await EmbedChunkAsync(plan, snapshot, encoder, chunk, worker, cancellationToken).ConfigureAwait(false);
+                content = await artifacts.ReadAsync(plan.RunId, ChunkName(chunk), null, cancellationToken).ConfigureAwait(false);
             }
 
-            var content = await artifacts.ReadAsync(plan.RunId, ChunkName(chunk), null, cancellationToken).ConfigureAwait(false);
             DecodeChunk(content.ToMemory().Span, encoder.Dimension, result);
         }
 

@@ -313,25 +313,30 @@ public sealed partial class CategoryService : IDisposable
     }
 
     /// <summary>
-    /// The serving version's model; when its blob is missing or fails its checksum, the newest older version
-    /// that verifies (the registry's alias fallback), with a warning saying so. The serving pointer is not
-    /// moved: an operator promotes or rolls back. <see cref="ModelIntegrityException"/> when no version verifies.
+    /// The serving version's model: from the cache, or downloaded through the registry's serving alias, which
+    /// falls back to the newest older version that verifies when the serving blob is missing or fails its
+    /// checksum; the warning then says so. The serving pointer is not moved: an operator promotes or rolls back.
+    /// <see cref="ModelIntegrityException"/> when no version verifies.
     /// </summary>
     private async Task<(ModelLease<AdaptedModel> Lease, int Version, string? Warning)> LoadServingModelAsync(string categoryId, int serving, CancellationToken cancellationToken)
     {
-        try
+        if (_loadedModels.Contains((categoryId, serving)))
         {
             return (await LoadModelAsync(categoryId, serving, cancellationToken).ConfigureAwait(false), serving, null);
         }
-        catch (ModelIntegrityException failure)
+
+        // One download: the verified serving version, or the registry's fallback in the same call.
+        await using var download = await _categories.DownloadAsync(categoryId, ModelAlias.Serving, cancellationToken).ConfigureAwait(false);
+        var lease = await _loadedModels.AcquireAsync((categoryId, download.Version), _ => Task.FromResult(AdaptedModel.Load(download.Content)), cancellationToken).ConfigureAwait(false);
+        if (download.FellBackFrom is not { } failed)
         {
-            await using var download = await _categories.DownloadAsync(categoryId, ModelAlias.Serving, CancellationToken.None).ConfigureAwait(false);
-            var lease = await _loadedModels.AcquireAsync((categoryId, download.Version), _ => Task.FromResult(AdaptedModel.Load(download.Content)), cancellationToken).ConfigureAwait(false);
-            var warning = string.Create(CultureInfo.InvariantCulture,
-                $"Serving version {serving} cannot be loaded ({download.FallbackReason ?? failure.Message}); version {download.Version}, the newest older version that verifies, answered. Promote a good version or roll back.");
-            LogServingFallback(_logger, categoryId, serving, download.Version, download.FallbackReason ?? failure.Message);
-            return (lease, download.Version, warning);
+            return (lease, download.Version, null);
         }
+
+        var warning = string.Create(CultureInfo.InvariantCulture,
+            $"Serving version {failed} cannot be loaded ({download.FallbackReason}); version {download.Version}, the newest older version that verifies, answered. Promote a good version or roll back.");
+        LogServingFallback(_logger, categoryId, failed, download.Version, download.FallbackReason ?? string.Empty);
+        return (lease, download.Version, warning);
     }
 
     public Task<CategoryInfo> GetAsync(string categoryId, CancellationToken cancellationToken = default)
