@@ -44,6 +44,17 @@ public static class ApiProblems
     public static IResult ModelIntegrity(HttpRequest request, string detail) =>
         Create(request, StatusCodes.Status409Conflict, "model-integrity", "The stored model failed verification.", detail, "version");
 
+    /// <summary>
+    /// Storage did not answer within the request's deadline, or said it cannot answer now: 503 with
+    /// <c>Retry-After</c>. The request may or may not have taken effect (a retried create answers 409 if it did).
+    /// </summary>
+    public static IResult StorageUnavailable(HttpRequest request, string detail, TimeSpan retryAfter)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Create(request, StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "Storage is unavailable.", detail, null);
+    }
+
     public static IResult ServerError(HttpRequest request, string detail) =>
         Create(request, StatusCodes.Status500InternalServerError, "server-error", "The server failed to handle the request.", detail, null);
 

@@ -23,7 +23,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 {
     private readonly ApiOptions _options = options.Value;
 
-    public Task<IResult> CreateCategoryAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> CreateCategoryAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var body = await ReadBodyAsync<CreateCategoryBody>(request, required: true, cancellationToken).ConfigureAwait(false);
         var categoryId = body!.CategoryId ?? throw new ArgumentException("categoryId is required.", "categoryId");
@@ -40,16 +40,16 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(result, StatusCodes.Status201Created);
     });
 
-    public Task<IResult> ListCategoriesAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> ListCategoriesAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var list = await categories.ListAsync(cancellationToken).ConfigureAwait(false);
         return Json(new { items = list.Select(CategoryView) }, StatusCodes.Status200OK);
     });
 
-    public Task<IResult> GetCategoryAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> GetCategoryAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
         Json(CategoryView(await categories.GetAsync(Id(id), cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK));
 
-    public Task<IResult> PredictAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> PredictAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var body = await ReadBodyAsync<PredictBody>(request, required: true, cancellationToken).ConfigureAwait(false);
@@ -71,7 +71,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }
     });
 
-    public Task<IResult> FeedbackAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> FeedbackAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var body = await ReadBodyAsync<FeedbackBody>(request, required: true, cancellationToken).ConfigureAwait(false);
@@ -80,7 +80,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(result, StatusCodes.Status201Created);
     });
 
-    public Task<IResult> AddExamplesAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> AddExamplesAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var body = await ReadBodyAsync<ExamplesBody>(request, required: true, cancellationToken).ConfigureAwait(false);
@@ -93,7 +93,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(result, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     });
 
-    public Task<IResult> ListVersionsAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> ListVersionsAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var category = await categories.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -115,7 +115,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }, StatusCodes.Status200OK);
     });
 
-    public Task<IResult> DownloadModelAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> DownloadModelAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var number = Version(version);
@@ -127,7 +127,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Results.File(bytes, "application/octet-stream", string.Create(CultureInfo.InvariantCulture, $"{id}-v{number}.smeta"));
     });
 
-    public Task<IResult> PromoteAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> PromoteAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         id = Id(id);
         var number = Version(version);
@@ -142,7 +142,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }
     });
 
-    public Task<IResult> StartPretrainingAsync(HttpRequest request, IPretrainingRuns runs, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> StartPretrainingAsync(HttpRequest request, IPretrainingRuns runs, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         ArgumentNullException.ThrowIfNull(runs);
         var body = await ReadBodyAsync<PretrainingBody>(request, required: false, cancellationToken).ConfigureAwait(false);
@@ -160,7 +160,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
     });
 
-    public Task<IResult> GetPretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> GetPretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         ArgumentNullException.ThrowIfNull(runs);
         StorageIds.Validate(instanceId, "instanceId");
@@ -169,7 +169,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(status, StatusCodes.Status200OK);
     });
 
-    public Task<IResult> TerminatePretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> TerminatePretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         ArgumentNullException.ThrowIfNull(runs);
         StorageIds.Validate(instanceId, "instanceId");
@@ -183,7 +183,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
     });
 
-    public Task<IResult> ListMetaModelsAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> ListMetaModelsAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var versions = await categories.ListMetaModelsAsync(cancellationToken).ConfigureAwait(false);
         return Json(new
@@ -202,9 +202,20 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }, StatusCodes.Status200OK);
     });
 
-    public Task<IResult> HealthAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, async () =>
+    public Task<IResult> HealthAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, _options.HealthTimeout, async deadline =>
     {
-        var health = await categories.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        // Health gives its own verdict within HealthTimeout, never the generic 503, and no storage error text
+        // (anonymous callers may read it); the log has the details.
+        HealthReport health;
+        try
+        {
+            health = await categories.CheckHealthAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            health = new HealthReport(false, $"storage: no answer within {Seconds(_options.HealthTimeout)}", null, null, CategoryService.BuildVersion);
+        }
+
         return Json(new
         {
             status = health.StorageReachable ? "healthy" : "unhealthy",
@@ -355,6 +366,11 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
                 buffer.Write(chunk, 0, read);
             }
         }
+        catch (OperationCanceledException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested && cancellationToken.IsCancellationRequested)
+        {
+            // Our deadline passed while the body was still arriving: the client's slowness, not storage's.
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The request body did not arrive within {Seconds(_options.RequestTimeout)} ({buffer.Length} bytes were read)."), "body", e);
+        }
         catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
         {
             // The body ended before its Content-Length, or arrived too slowly: the client's fault, not ours.
@@ -421,12 +437,24 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     private static bool IsTypeMismatch(JsonException e) =>
         e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
 
-    private async Task<IResult> HandleAsync(HttpRequest request, Func<Task<IResult>> handler)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068:CancellationToken parameters must come last", Justification = "The handler lambda reads best last.")]
+    private Task<IResult> HandleAsync(HttpRequest request, CancellationToken aborted, Func<CancellationToken, Task<IResult>> handler) =>
+        HandleAsync(request, aborted, _options.RequestTimeout, handler);
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> under a deadline of <paramref name="timeout"/> (its token is cancelled then, or when
+    /// the client goes: <paramref name="aborted"/>) and maps what it throws to problems: a client's mistake to 4xx, storage
+    /// that did not answer in time or is unavailable to 503 with Retry-After, anything else to a logged 500.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068:CancellationToken parameters must come last", Justification = "The handler lambda reads best last.")]
+    private async Task<IResult> HandleAsync(HttpRequest request, CancellationToken aborted, TimeSpan timeout, Func<CancellationToken, Task<IResult>> handler)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline.Token);
         try
         {
-            return await handler().ConfigureAwait(false);
+            return await handler(linked.Token).ConfigureAwait(false);
         }
         catch (ApiProblemException e)
         {
@@ -465,6 +493,15 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         {
             return ApiProblems.TooLarge(request, _options.MaxRequestBodyBytes);
         }
+        catch (Exception e) when (!aborted.IsCancellationRequested && (deadline.IsCancellationRequested || StorageFaults.IsUnavailable(e, aborted)))
+        {
+            // Storage hung past the deadline (the token fired mid-call) or answered that it cannot serve now.
+            var detail = deadline.IsCancellationRequested
+                ? $"Storage did not answer within the request's deadline of {Seconds(timeout)}."
+                : "Storage is unavailable.";
+            LogStorageUnavailable(logger, request.Method, request.Path.Value ?? string.Empty, detail, StorageFaults.Describe(e, timeout), e.GetType().Name);
+            return ApiProblems.StorageUnavailable(request, $"{detail} The request may or may not have taken effect; retry after {Seconds(_options.RetryAfter)}.", _options.RetryAfter);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogFailed(logger, request.Method, request.Path.Value ?? string.Empty, e);
@@ -482,6 +519,11 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
     [LoggerMessage(EventId = 7603, Level = LogLevel.Error, Message = "{Method} {Path}: no model that verifies: {Reason}")]
     private static partial void LogIntegrity(ILogger logger, string method, string path, string reason);
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
+    [LoggerMessage(EventId = 7604, Level = LogLevel.Warning, Message = "{Method} {Path}: 503, {Detail} ({Cause}, {ExceptionType})")]
+    private static partial void LogStorageUnavailable(ILogger logger, string method, string path, string detail, string cause, string exceptionType);
 
     [LoggerMessage(EventId = 7601, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);

@@ -86,6 +86,13 @@ public sealed class LocalServer : IAsyncDisposable
                 [StorageOptions.DefaultSettingName] = storage,
                 [$"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}"] = options.MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
+            builder.Configuration.AddInMemoryCollection(options.Settings);
+            if (azurite is null)
+            {
+                // Configured storage: fail now, in one line naming the setting, rather than at the first request.
+                await StorageStartupCheck.VerifyAsync(builder.Configuration, StorageOptions.DefaultSettingName, cancellationToken).ConfigureAwait(false);
+            }
+
             if (options.TextEncoder is { } textEncoder)
             {
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [TextFeaturesOptions.SettingName] = textEncoder });
@@ -106,7 +113,13 @@ public sealed class LocalServer : IAsyncDisposable
                 kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBodyBytes * 2, 1024 * 1024);
             });
 
-            var engine = new LocalEngineOptions { ConnectionString = storage, TaskHubName = options.TaskHubName, WorkerId = $"{Environment.MachineName}:{Environment.ProcessId}" };
+            var engine = new LocalEngineOptions
+            {
+                ConnectionString = storage,
+                TaskHubName = options.TaskHubName,
+                WorkerId = $"{Environment.MachineName}:{Environment.ProcessId}",
+                StoragePolicy = StorageOptions.FromConfiguration(builder.Configuration),
+            };
             builder.AddServerlessMetaStorage();
             builder.Services.AddServerlessMetaApplication(o => o.WorkerId = engine.WorkerId);
             builder.Services.AddServerlessMetaApi(o => o.MaxRequestBodyBytes = options.MaxRequestBodyBytes);

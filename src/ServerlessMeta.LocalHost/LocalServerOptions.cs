@@ -29,6 +29,12 @@ public sealed class LocalServerOptions
     /// <summary>Text features of new models: minilm or hashed; null takes the SMETA_TEXT_ENCODER environment variable (default minilm).</summary>
     public string? TextEncoder { get; set; }
 
+    /// <summary>
+    /// Further configuration over the environment's, in configuration-key form: for example
+    /// <c>SMETA_API:RequestTimeout</c> = <c>00:00:03</c> or <c>SMETA_STORAGE:NetworkTimeout</c> = <c>00:00:01</c>.
+    /// </summary>
+    public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Logging configuration (default: warnings and above to the console).</summary>
     public Action<ILoggingBuilder>? Logging { get; set; }
 }

@@ -51,7 +51,7 @@ public sealed class LocalDurableClient : IPretrainingRuns
         {
             var instance = await _client.CreateOrchestrationInstanceAsync(
                 PretrainingOrchestrator.Name, string.Empty, instanceId ?? plan.RunId, new PretrainingInput(plan), null,
-                [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.ContinuedAsNew]).ConfigureAwait(false);
+                [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.ContinuedAsNew]).WaitAsync(cancellationToken).ConfigureAwait(false);
             return instance.InstanceId;
         }
         catch (DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException e)
@@ -63,7 +63,8 @@ public sealed class LocalDurableClient : IPretrainingRuns
     /// <inheritdoc/>
     public async Task<PretrainingRunStatus?> GetAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var core = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        // TaskHubClient takes no token: stop waiting on the caller's deadline (the client's own retry policy ends the call).
+        var core = await _client.GetOrchestrationStateAsync(instanceId).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (core is null)
         {
             return null;
@@ -87,7 +88,7 @@ public sealed class LocalDurableClient : IPretrainingRuns
     /// <inheritdoc/>
     public async Task<bool> TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken = default)
     {
-        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var state = await _client.GetOrchestrationStateAsync(instanceId).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (state is null)
         {
             return false;
@@ -95,7 +96,7 @@ public sealed class LocalDurableClient : IPretrainingRuns
 
         if (state.OrchestrationStatus is OrchestrationStatus.Pending or OrchestrationStatus.Running or OrchestrationStatus.ContinuedAsNew or OrchestrationStatus.Suspended)
         {
-            await _client.TerminateInstanceAsync(state.OrchestrationInstance, reason).ConfigureAwait(false);
+            await _client.TerminateInstanceAsync(state.OrchestrationInstance, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return true;

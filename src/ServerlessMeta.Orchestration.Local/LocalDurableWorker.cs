@@ -5,6 +5,7 @@ using Microsoft.DurableTask.Worker.Shims;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ServerlessMeta.Storage;
 
 namespace ServerlessMeta.Orchestration.Local;
 
@@ -14,15 +15,17 @@ namespace ServerlessMeta.Orchestration.Local;
 /// of <see cref="PretrainingTasks"/> through <see cref="DurableTaskShimFactory"/>. Activities are created
 /// from the service provider per execution (they are thin wrappers over singleton services).
 /// </summary>
-public sealed class LocalDurableWorker : IAsyncDisposable
+public sealed partial class LocalDurableWorker : IAsyncDisposable
 {
     private readonly TaskHubWorker _worker;
+    private readonly ILogger _logger;
     private bool _stopped;
 
-    private LocalDurableWorker(TaskHubWorker worker, AzureStorageOrchestrationService service)
+    private LocalDurableWorker(TaskHubWorker worker, AzureStorageOrchestrationService service, ILogger logger)
     {
         _worker = worker;
         Service = service;
+        _logger = logger;
     }
 
     public AzureStorageOrchestrationService Service { get; }
@@ -57,7 +60,7 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         worker.AddTaskActivities([.. PretrainingTasks.Activities.Select(a => (ObjectCreator<TaskActivity>)new ShimCreator<TaskActivity>(a.Name, () =>
             new DurableTaskShimFactory(null, loggers).CreateActivity(new TaskName(a.Name), (ITaskActivity)ActivatorUtilities.CreateInstance(services, a.Type))))]);
         await worker.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new LocalDurableWorker(worker, service);
+        return new LocalDurableWorker(worker, service, loggers.CreateLogger<LocalDurableWorker>());
     }
 
     /// <summary>Stops taking work and waits for work items in progress.</summary>
@@ -66,7 +69,16 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         if (!_stopped)
         {
             _stopped = true;
-            await _worker.StopAsync(isForced: false).ConfigureAwait(false);
+            try
+            {
+                await _worker.StopAsync(isForced: false).ConfigureAwait(false);
+            }
+            catch (Exception e) when (StorageFaults.IsUnavailable(e) || e is AggregateException or InvalidOperationException)
+            {
+                // Storage failed under the worker earlier (an outage it has since recovered from, or not): the provider
+                // rethrows that on stop. Work items in flight are re-delivered after their visibility timeout anyway.
+                LogStopFailed(_logger, e);
+            }
         }
     }
 
@@ -75,6 +87,9 @@ public sealed class LocalDurableWorker : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _worker.Dispose();
     }
+
+    [LoggerMessage(EventId = 7451, Level = LogLevel.Warning, Message = "The Durable Task worker reported a storage failure while stopping; in-flight work items are re-delivered after their visibility timeout")]
+    private static partial void LogStopFailed(ILogger logger, Exception exception);
 
     /// <summary>A new shim around a new class-based task for every execution (shims are not reusable).</summary>
     private sealed class ShimCreator<T> : ObjectCreator<T>

@@ -1,4 +1,8 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using DurableTask.AzureStorage;
+using ServerlessMeta.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace ServerlessMeta.Orchestration.Local;
@@ -44,9 +48,18 @@ public sealed class LocalEngineOptions
 
     public int MaxConcurrentOrchestrations { get; init; } = 4;
 
+    /// <summary>
+    /// Network timeout and retry budget of the provider's blob, queue and table clients (the same policy as
+    /// ServerlessMeta's own storage clients), so a client call on a hung storage service fails in bounded time.
+    /// </summary>
+    public StorageOptions StoragePolicy { get; init; } = new();
+
     internal AzureStorageOrchestrationServiceSettings ToSettings(ILoggerFactory loggers) => new()
     {
-        StorageAccountClientProvider = new StorageAccountClientProvider(ConnectionString),
+        StorageAccountClientProvider = new StorageAccountClientProvider(
+            StorageServiceClientProvider.ForBlob(ConnectionString, WithPolicy(new BlobClientOptions())),
+            StorageServiceClientProvider.ForQueue(ConnectionString, WithPolicy(new QueueClientOptions())),
+            StorageServiceClientProvider.ForTable(ConnectionString, WithPolicy(new TableClientOptions()))),
         TaskHubName = TaskHubName,
         WorkerId = WorkerId,
         PartitionCount = PartitionCount,
@@ -60,4 +73,11 @@ public sealed class LocalEngineOptions
         // Starting a run whose orchestration is pending or running fails instead of being silently ignored.
         ThrowExceptionOnInvalidDedupeStatus = true,
     };
+
+    private T WithPolicy<T>(T options)
+        where T : Azure.Core.ClientOptions
+    {
+        StoragePolicy.ApplyTo(options);
+        return options;
+    }
 }

@@ -48,6 +48,54 @@ public sealed class CategoryRegistry
         }
     }
 
+    /// <summary>
+    /// Inserts the category row, or takes over the row of a create that never finished: no examples, no version, and
+    /// started more than <see cref="StorageOptions.AbandonedCreateAge"/> ago (its request timed out while storage hung,
+    /// or its process died). The take-over is a conditional replace, so of two creates retrying at once one wins and the
+    /// other gets <see cref="CategoryAlreadyExistsException"/>. A version the abandoned create may have written stays as
+    /// an older version; the new create's version is served.
+    /// </summary>
+    private async Task<CategoryEntity> InsertOrTakeOverAbandonedAsync(string categoryId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await InsertCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CategoryAlreadyExistsException)
+        {
+            CategoryEntity existing;
+            try
+            {
+                existing = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CategoryNotFoundException)
+            {
+                // Deleted meanwhile: insert again (a second collision is a real one).
+                return await InsertCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
+            }
+
+            var now = _context.Time.GetUtcNow();
+            if (existing.ExampleCount > 0 || existing.LatestVersion is not null || now - existing.CreatedAt < _context.Options.AbandonedCreateAge)
+            {
+                throw;
+            }
+
+            var replacement = new CategoryEntity { RowKey = categoryId, CreatedAt = now, DatasetParts = DatasetStore.RollForTakeOver(existing) };
+            try
+            {
+                var replaced = await _context.Table.UpdateEntityAsync(replacement, existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                replacement.ETag = replaced.Headers.ETag ?? ETag.All;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                throw new CategoryAlreadyExistsException(categoryId);
+            }
+
+            _logger.AbandonedCreateTakenOver(categoryId, existing.CreatedAt);
+            return replacement;
+        }
+    }
+
     /// <summary>The category, or <see cref="CategoryNotFoundException"/>.</summary>
     public async Task<CategoryInfo> GetCategoryAsync(string categoryId, CancellationToken cancellationToken = default)
     {
@@ -107,8 +155,8 @@ public sealed class CategoryRegistry
         ArgumentNullException.ThrowIfNull(model);
         var row = NewRow(metadata);
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var entity = await InsertCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
-        var appended = await _datasets.AppendUncommittedToNewCategoryAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
+        var entity = await InsertOrTakeOverAbandonedAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        var appended = await _datasets.AppendUncommittedToNewCategoryAsync(categoryId, entity, batch, cancellationToken).ConfigureAwait(false);
         var series = Series(categoryId);
         var version = await series.AllocateAsync(likelyFirst: true, cancellationToken).ConfigureAwait(false);
         var stored = await series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false);

@@ -402,32 +402,40 @@ public sealed class DatasetStore
     /// batch to part 1 without committing it. Null when the bytes could not be placed at the start (another
     /// writer got there first); then <see cref="CompleteAppendAsync"/> appends as usual.
     /// </summary>
-    internal async Task<(long End, int Blocks)?> AppendUncommittedToNewCategoryAsync(string categoryId, Batch batch, CancellationToken cancellationToken)
+    internal async Task<(int Part, long End, int Blocks)?> AppendUncommittedToNewCategoryAsync(string categoryId, CategoryEntity entity, Batch batch, CancellationToken cancellationToken)
     {
-        var blob = _context.Container.GetAppendBlobClient(Keys.DatasetPartBlob(categoryId, 1));
+        // A new row's current part (part 1; a later one when a create took over an abandoned row, see RollForTakeOver).
+        var parts = CurrentParts(entity);
+        var blob = _context.Container.GetAppendBlobClient(Keys.DatasetPartBlob(categoryId, parts.Count));
         await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var appended = await TryAppendAsync(blob, batch, 0, cancellationToken).ConfigureAwait(false);
-        return appended is { End: >= 0 } ? appended : null;
+        var appended = await TryAppendAsync(blob, batch, parts[^1], cancellationToken).ConfigureAwait(false);
+        return appended is { End: >= 0 } placed ? (parts.Count, placed.End, placed.Blocks) : null;
     }
+
+    /// <summary>
+    /// The dataset parts of a row a create takes over from an abandoned create: the dead writer may have left
+    /// uncommitted bytes in the current part, so the new create writes into a fresh one (no waiting on a writer that is gone).
+    /// </summary>
+    internal static string RollForTakeOver(CategoryEntity abandoned) => Json.WriteParts([.. CurrentParts(abandoned), 0]);
 
     /// <summary>
     /// Commits what <see cref="AppendUncommittedToNewCategoryAsync"/> wrote into <paramref name="entity"/>
     /// (in memory only: the caller writes the row under its ETag, with whatever else it changes).
     /// </summary>
-    internal void CommitInto(string categoryId, CategoryEntity entity, Batch batch, (long End, int Blocks) appended) =>
-        ApplyCommit(categoryId, entity, batch, CurrentParts(entity), appended);
+    internal void CommitInto(string categoryId, CategoryEntity entity, Batch batch, (int Part, long End, int Blocks) appended) =>
+        ApplyCommit(categoryId, entity, batch, CurrentParts(entity), (appended.End, appended.Blocks));
 
     /// <summary>
     /// Finishes an append begun by <see cref="AppendUncommittedToNewCategoryAsync"/> when the caller could not
     /// commit it in its own row update: commits the bytes if they are still the part's next ones, and
     /// otherwise appends the batch again as <see cref="AppendExamplesAsync"/> does.
     /// </summary>
-    internal async Task CompleteAppendAsync(string categoryId, Batch batch, (long End, int Blocks)? appended, CancellationToken cancellationToken)
+    internal async Task CompleteAppendAsync(string categoryId, Batch batch, (int Part, long End, int Blocks)? appended, CancellationToken cancellationToken)
     {
         if (appended is { } placed)
         {
             var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
-            if (await CommitAsync(categoryId, entity, batch, 1, 0, placed, cancellationToken).ConfigureAwait(false) is not null)
+            if (await CommitAsync(categoryId, entity, batch, placed.Part, 0, (placed.End, placed.Blocks), cancellationToken).ConfigureAwait(false) is not null)
             {
                 return;
             }

@@ -119,3 +119,24 @@ public sealed class ModelIntegrityException : Exception
     /// <summary>The blob that failed verification.</summary>
     public string? BlobName { get; init; }
 }
+
+/// <summary>
+/// The storage setting is missing, malformed, or names storage that refused or did not answer; the message is one line
+/// that names the setting and what is wrong.
+/// </summary>
+public sealed class StorageConfigurationException : InvalidOperationException
+{
+    public StorageConfigurationException()
+    {
+    }
+
+    public StorageConfigurationException(string message)
+        : base(message)
+    {
+    }
+
+    public StorageConfigurationException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

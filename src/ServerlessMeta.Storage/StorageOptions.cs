@@ -56,6 +56,46 @@ public sealed class StorageOptions
     /// <summary>Largest model or checkpoint accepted.</summary>
     public long MaxModelBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// Longest wait for one storage request's response (or for each read of a download) before it is retried:
+    /// a storage service that accepts connections but stops answering fails a try after this long. Set on
+    /// every storage client, the Durable Task provider's included.
+    /// </summary>
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Retries after a failed try (a timeout, a refused connection, 408/429/5xx), with exponential back-off from 0.2 s up to 2 s.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>
+    /// How long after it was started an unfinished create (a category row with no examples and no model, left by a
+    /// create whose request timed out or whose process died) may be taken over by a new create of the same id.
+    /// Must exceed the longest a create request can take (the API's request timeout).
+    /// </summary>
+    public TimeSpan AbandonedCreateAge { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long the start-up check (<see cref="StorageStartupCheck"/>) waits for storage to answer its one call.</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First back-off between tries.</summary>
+    internal static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest back-off between tries.</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Sets <paramref name="clientOptions"/>' retry policy from <see cref="NetworkTimeout"/> and <see cref="MaxRetries"/>:
+    /// exponential back-off from 0.2 s to 2 s. For storage clients made outside this library (the Durable Task provider's).
+    /// </summary>
+    public void ApplyTo(Azure.Core.ClientOptions clientOptions)
+    {
+        ArgumentNullException.ThrowIfNull(clientOptions);
+        clientOptions.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        clientOptions.Retry.NetworkTimeout = NetworkTimeout;
+        clientOptions.Retry.MaxRetries = MaxRetries;
+        clientOptions.Retry.Delay = RetryDelay;
+        clientOptions.Retry.MaxDelay = MaxRetryDelay;
+    }
+
     /// <summary>Whether the options name a connection string (else service URIs with a token credential).</summary>
     internal bool UsesConnectionString => !string.IsNullOrWhiteSpace(ConnectionString);
 
@@ -86,7 +126,7 @@ public sealed class StorageOptions
         TableServiceUri ?? new Uri($"https://{AccountName}.table.core.windows.net");
 
     /// <summary>
-    /// Throws <see cref="InvalidOperationException"/> naming <paramref name="settingName"/> when the options
+    /// Throws <see cref="StorageConfigurationException"/> naming <paramref name="settingName"/> when the options
     /// cannot address storage or name invalid containers or tables.
     /// </summary>
     public void Validate(string settingName = DefaultSettingName)
@@ -96,42 +136,62 @@ public sealed class StorageOptions
             var hasAccount = !string.IsNullOrWhiteSpace(AccountName);
             if (BlobServiceUri is null && !hasAccount || TableServiceUri is null && !hasAccount)
             {
-                throw new InvalidOperationException(
-                    $"Storage is not configured: set {settingName} to a connection string (for example UseDevelopmentStorage=true), " +
+                throw new StorageConfigurationException(
+                    $"{settingName} is not set: set it to a connection string (for example UseDevelopmentStorage=true), " +
                     $"or set {settingName}__blobServiceUri and {settingName}__tableServiceUri (or {settingName}__accountName) to use a managed identity.");
             }
 
             if (hasAccount && !IsValidAccountName(AccountName) || (BlobServiceUri is { IsAbsoluteUri: false }) || (TableServiceUri is { IsAbsoluteUri: false }))
             {
-                throw new InvalidOperationException($"{settingName}: accountName must be a storage account name and the service URIs absolute.");
+                throw new StorageConfigurationException($"{settingName}: accountName must be a storage account name and the service URIs absolute.");
             }
         }
 
         if (!IsValidContainerName(ContainerName))
         {
-            throw new InvalidOperationException(
+            throw new StorageConfigurationException(
                 $"{settingName}__containerName must be 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit; got {StorageIds.Describe(ContainerName)}.");
         }
 
         if (!IsValidTableName(TableName))
         {
-            throw new InvalidOperationException(
+            throw new StorageConfigurationException(
                 $"{settingName}__tableName must be 3 to 63 letters and digits, starting with a letter; got {StorageIds.Describe(TableName)}.");
         }
 
         if (OrphanGracePeriod <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"{settingName}__orphanGracePeriod must be positive.");
+            throw new StorageConfigurationException($"{settingName}__orphanGracePeriod must be positive.");
         }
 
         if (DatasetPartMaxBytes < 1024)
         {
-            throw new InvalidOperationException($"{settingName}__datasetPartMaxBytes must be at least 1024.");
+            throw new StorageConfigurationException($"{settingName}__datasetPartMaxBytes must be at least 1024.");
+        }
+
+        if (NetworkTimeout <= TimeSpan.Zero || NetworkTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new StorageConfigurationException($"{settingName}__networkTimeout must be between 0 and 10 minutes (for example 00:00:05); got {NetworkTimeout}.");
+        }
+
+        if (MaxRetries is < 0 or > 10)
+        {
+            throw new StorageConfigurationException($"{settingName}__maxRetries must be between 0 and 10; got {MaxRetries}.");
+        }
+
+        if (StartupTimeout <= TimeSpan.Zero || StartupTimeout > TimeSpan.FromMinutes(5))
+        {
+            throw new StorageConfigurationException($"{settingName}__startupTimeout must be between 0 and 5 minutes; got {StartupTimeout}.");
+        }
+
+        if (AbandonedCreateAge <= TimeSpan.Zero)
+        {
+            throw new StorageConfigurationException($"{settingName}__abandonedCreateAge must be positive.");
         }
 
         if (MaxInMemoryModelBytes < 0 || MaxModelBytes <= 0)
         {
-            throw new InvalidOperationException($"{settingName}__maxModelBytes must be positive and maxInMemoryModelBytes not negative.");
+            throw new StorageConfigurationException($"{settingName}__maxModelBytes must be positive and maxInMemoryModelBytes not negative.");
         }
     }
 

@@ -178,6 +178,63 @@ public sealed partial class ServeCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("serve", "garbage", 1, "smeta serve: SMETA_STORAGE is not a connection string")]
+    [InlineData("serve", "", 2, "smeta serve: SMETA_STORAGE is set but empty")]
+    [InlineData("serve", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1", 1, "smeta serve: SMETA_STORAGE has no AccountKey")]
+    [InlineData("serve", "refused", 1, "smeta serve: SMETA_STORAGE: endpoint unreachable (connection refused)")]
+    [InlineData("worker", "refused", 1, "smeta worker: SMETA_STORAGE: endpoint unreachable (connection refused)")]
+    [InlineData("worker", "", 1, "smeta worker: SMETA_STORAGE is set but empty")]
+    public async Task Bad_storage_settings_end_start_up_with_one_line_naming_the_setting(string command, string storage, int exitCode, string expected)
+    {
+        if (storage == "refused")
+        {
+            storage = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Convert.ToBase64String(new byte[64])};" +
+                $"BlobEndpoint=http://127.0.0.1:{FreePort()}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{FreePort()}/devstoreaccount1;";
+        }
+
+        var output = new LineWriter();
+        var error = new LineWriter();
+        var saved = Environment.GetEnvironmentVariable("SMETA_STORAGE");
+        Environment.SetEnvironmentVariable("SMETA_STORAGE", storage.Length == 0 ? " " : storage);
+        int code;
+        try
+        {
+            string[] arguments = command == "serve" ? ["serve", "--port", "0"] : ["worker"];
+            code = await SmetaCommand.Create().Parse(arguments).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SMETA_STORAGE", saved);
+        }
+
+        Assert.Equal(exitCode, code);
+        var line = Assert.Single(error.Lines);
+        Assert.StartsWith(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(output.Lines, l => l.StartsWith("listening on", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Verbose_start_up_errors_carry_the_stack_trace()
+    {
+        var error = new LineWriter();
+        var saved = Environment.GetEnvironmentVariable("SMETA_STORAGE");
+        Environment.SetEnvironmentVariable("SMETA_STORAGE", "garbage");
+        try
+        {
+            Assert.Equal(1, await SmetaCommand.Create().Parse(["serve", "--port", "0", "--verbose"]).InvokeAsync(new InvocationConfiguration { Output = new LineWriter(), Error = error, ProcessTerminationTimeout = null }));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SMETA_STORAGE", saved);
+        }
+
+        Assert.StartsWith("smeta serve: SMETA_STORAGE is not a connection string", error.Lines[0], StringComparison.Ordinal);
+        Assert.Contains(error.Lines, l => l.Contains("StorageConfigurationException", StringComparison.Ordinal));
+        Assert.Contains(error.Lines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
     [GeneratedRegex(@"^listening on http://127\.0\.0\.1:(\d+)$")]
     private static partial Regex ListeningLine();
 

@@ -1,3 +1,4 @@
+using Azure.Core;
 using ServerlessMeta.Storage.Tests.Infrastructure;
 
 namespace ServerlessMeta.Storage.Tests;
@@ -117,6 +118,50 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
         Assert.Equal(9, (await storage.Datasets.ReadExamplesAsync("appending").ToListAsync()).Count);
     }
 
-    private static List<StoredExample> Examples(int count) =>
+    internal static List<StoredExample> Examples(int count) =>
         [.. Enumerable.Range(0, count).Select(i => TestData.Example(i, i % 2 == 0 ? "a" : "b"))];
+}
+
+/// <summary>A create that dies after its row and examples are written, before its commit (issue 11: a request timed out while storage hung).</summary>
+[Collection(AzuriteCollectionDefinition.Name)]
+public sealed class AbandonedCreateTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_create_that_never_finished_is_taken_over_once_it_is_old_enough_and_not_before()
+    {
+        await using var storage = TestStorage.Create(azurite);
+        var examples = CategoryCreationTests.Examples(4);
+
+        // The first create dies at its last step (the row update that commits the examples and the version).
+        storage.Hook.Before = message => message.Request.Method == RequestMethod.Put && storage.Hook.IsTableRequest(message) && storage.Hook.TableBody(message).Contains("\"ServingVersion\":1", StringComparison.Ordinal)
+            ? throw new IOException("simulated death before the commit")
+            : ValueTask.CompletedTask;
+        await Assert.ThrowsAsync<IOException>(() => storage.Categories.CreateCategoryAsync("dying", examples, new MemoryStream(TestData.ModelBytes(1, 2000)), TestData.Metadata()));
+        storage.Hook.Before = null;
+        var unfinished = await storage.Categories.GetCategoryAsync("dying");
+        Assert.Equal((0L, (int?)null), (unfinished.ExampleCount, unfinished.ServingVersion));
+
+        // While it might still be running, another create of the id is refused as usual.
+        await Assert.ThrowsAsync<CategoryAlreadyExistsException>(() =>
+            storage.Categories.CreateCategoryAsync("dying", examples, new MemoryStream(TestData.ModelBytes(2, 2000)), TestData.Metadata()));
+
+        // Once older than AbandonedCreateAge it is taken over, without waiting on the dead writer's uncommitted bytes.
+        storage.Clock.Advance(new StorageOptions().AbandonedCreateAge + TimeSpan.FromSeconds(1));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var retried = await storage.Categories.CreateCategoryAsync("dying", examples, new MemoryStream(TestData.ModelBytes(3, 2000)), TestData.Metadata());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the take-over waited {clock.Elapsed} (on the dead writer's bytes?)");
+        var info = await storage.Categories.GetCategoryAsync("dying");
+        Assert.Equal(retried.Version, info.ServingVersion);
+        Assert.Equal(examples.Count, info.ExampleCount);
+        var read = await storage.Datasets.ReadExamplesAsync("dying").ToListAsync();
+        Assert.Equal(examples.Count, read.Count);
+        await using var served = await storage.Categories.DownloadAsync("dying", ModelAlias.Serving);
+        Assert.Equal(TestData.ModelBytes(3, 2000), served.ToArray());
+        Assert.Contains(storage.Logs.Entries, e => e.EventId == 7109);
+
+        // A category with examples or a version is never taken over, however old.
+        storage.Clock.Advance(TimeSpan.FromDays(1));
+        await Assert.ThrowsAsync<CategoryAlreadyExistsException>(() =>
+            storage.Categories.CreateCategoryAsync("dying", examples, new MemoryStream(TestData.ModelBytes(4, 2000)), TestData.Metadata()));
+    }
 }

@@ -82,20 +82,20 @@ public sealed class ConfigurationTests(AzuriteFixture azurite)
     [Fact]
     public void Missing_or_invalid_settings_fail_at_registration_naming_the_setting()
     {
-        var missing = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddServerlessMetaStorage(Configuration(new())));
+        var missing = Assert.Throws<StorageConfigurationException>(() => new ServiceCollection().AddServerlessMetaStorage(Configuration(new())));
         Assert.Contains("SMETA_STORAGE", missing.Message, StringComparison.Ordinal);
         Assert.Contains("UseDevelopmentStorage=true", missing.Message, StringComparison.Ordinal);
         Assert.Contains("blobServiceUri", missing.Message, StringComparison.Ordinal);
 
-        var onlyBlob = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddServerlessMetaStorage(
+        var onlyBlob = Assert.Throws<StorageConfigurationException>(() => new ServiceCollection().AddServerlessMetaStorage(
             Configuration(new() { ["SMETA_STORAGE:blobServiceUri"] = "https://a.blob.core.windows.net" })));
         Assert.Contains("tableServiceUri", onlyBlob.Message, StringComparison.Ordinal);
 
-        var container = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddServerlessMetaStorage(
+        var container = Assert.Throws<StorageConfigurationException>(() => new ServiceCollection().AddServerlessMetaStorage(
             Configuration(new() { ["SMETA_STORAGE"] = "UseDevelopmentStorage=true", ["SMETA_STORAGE:containerName"] = "Bad_Name" })));
         Assert.Contains("containerName", container.Message, StringComparison.Ordinal);
 
-        var table = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddServerlessMetaStorage(
+        var table = Assert.Throws<StorageConfigurationException>(() => new ServiceCollection().AddServerlessMetaStorage(
             Configuration(new() { ["SMETA_STORAGE"] = "UseDevelopmentStorage=true", ["SMETA_STORAGE:tableName"] = "has-hyphen" })));
         Assert.Contains("tableName", table.Message, StringComparison.Ordinal);
     }

@@ -404,10 +404,11 @@ public sealed partial class CategoryService : IDisposable
             var serving = all.Count > 0 ? all[0] : null;
             return new HealthReport(true, null, serving?.Version, serving?.Algorithm, BuildVersion);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // The report carries a description in our words, never the service's response text (anonymous callers read it).
             LogHealthFailed(_logger, e);
-            return new HealthReport(false, e.Message, null, null, BuildVersion);
+            return new HealthReport(false, "storage: " + StorageFaults.Describe(e), null, null, BuildVersion);
         }
     }
 

@@ -1,6 +1,9 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using ServerlessMeta.Cli.Serving;
 using ServerlessMeta.Orchestration.Local;
+using ServerlessMeta.Storage;
 
 namespace ServerlessMeta.Cli.Durable;
 
@@ -39,11 +42,30 @@ internal static class WorkerCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var connection = parse.GetValue(storage) ?? Environment.GetEnvironmentVariable("SMETA_STORAGE");
-            if (string.IsNullOrWhiteSpace(connection))
+            var error = parse.Error();
+            var fromOption = parse.GetValue(storage);
+            var setting = fromOption is null ? StorageOptions.DefaultSettingName : "--storage";
+            var connection = fromOption ?? Environment.GetEnvironmentVariable(StorageOptions.DefaultSettingName);
+            if (connection is null)
             {
-                await Console.Error.WriteLineAsync("No storage: pass --storage or set SMETA_STORAGE to a connection string.").ConfigureAwait(false);
+                await error.WriteLineAsync($"smeta worker: no storage: pass --storage or set {StorageOptions.DefaultSettingName} to a connection string (a worker needs the storage its task hub shares).").ConfigureAwait(false);
                 return 2;
+            }
+
+            try
+            {
+                await StorageStartupCheck.VerifyAsync(
+                    new ConfigurationBuilder().AddInMemoryCollection([new(setting, connection)]).Build(), setting, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageConfigurationException e)
+            {
+                await error.WriteLineAsync($"smeta worker: {e.Message}").ConfigureAwait(false);
+                if (parse.GetValue(verbose))
+                {
+                    await error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+                }
+
+                return 1;
             }
 
             var id = parse.GetValue(workerId)!;

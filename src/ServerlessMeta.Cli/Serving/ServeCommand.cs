@@ -59,6 +59,12 @@ internal static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var (output, error) = (parse.Out(), parse.Error());
+            if (Environment.GetEnvironmentVariable(StorageVariable) is { } raw && string.IsNullOrWhiteSpace(raw))
+            {
+                await error.WriteLineAsync($"smeta serve: {StorageVariable} is set but empty: set it to a storage connection string, or unset it to run a private Azurite.").ConfigureAwait(false);
+                return 2;
+            }
+
             var options = new LocalServerOptions
             {
                 Port = parse.GetValue(port),
@@ -77,9 +83,15 @@ internal static class ServeCommand
             {
                 return 130;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
+            catch (Exception ex)
             {
-                await error.WriteLineAsync($"smeta serve: {ex.Message}").ConfigureAwait(false);
+                // One line naming what is wrong (the storage check names SMETA_STORAGE); the whole story with --verbose.
+                await error.WriteLineAsync($"smeta serve: {FirstLine(ex.Message)}").ConfigureAwait(false);
+                if (parse.GetValue(verbose))
+                {
+                    await error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
+                }
+
                 return 1;
             }
 
@@ -144,6 +156,9 @@ internal static class ServeCommand
 
         return $"${StorageVariable} (account {Get("AccountName") ?? "?"}{(blob is null ? string.Empty : ", blobs at " + blob)})";
     }
+
+    /// <summary>The first line of a message (start-up errors are printed as one line).</summary>
+    public static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
 
     public static string? Variable(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 }

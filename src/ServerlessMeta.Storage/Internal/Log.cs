@@ -36,4 +36,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7108, Level = LogLevel.Warning,
         Message = "Checkpoint {BlobName} of run {RunId} failed verification ({Reason}); loading an older checkpoint")]
     public static partial void CheckpointFellBack(this ILogger logger, string runId, string blobName, string reason);
+
+    [LoggerMessage(EventId = 7109, Level = LogLevel.Warning,
+        Message = "Category {CategoryId}: a create started at {StartedAt:o} never finished (no examples, no version); a new create took it over")]
+    public static partial void AbandonedCreateTakenOver(this ILogger logger, string categoryId, DateTimeOffset startedAt);
 }
