@@ -24,13 +24,13 @@ internal sealed record ExampleBody(string? Text, double[]? Features, string? Lab
 
 internal sealed record AdaptationBody(int? Steps, double? LearningRate);
 
-internal sealed record CreateCategoryBody(string? CategoryId, List<ExampleBody?>? Examples, List<string?>? Labels, string? Algorithm, AdaptationBody? Adaptation);
+internal sealed record CreateCategoryBody(string? CategoryId, List<ExampleBody?>? Examples, List<string?>? Labels, string? Algorithm, AdaptationBody? Adaptation, bool? CaseSensitiveLabels = null);
 
 internal sealed record PredictBody(List<ItemBody?>? Items, int? Version);
 
-internal sealed record FeedbackBody(List<ExampleBody?>? Examples, AdaptationBody? Adaptation);
+internal sealed record FeedbackBody(List<ExampleBody?>? Examples, AdaptationBody? Adaptation, bool? CaseSensitiveLabels = null);
 
-internal sealed record ExamplesBody(List<ExampleBody?>? Examples);
+internal sealed record ExamplesBody(List<ExampleBody?>? Examples, bool? CaseSensitiveLabels = null);
 
 /// <summary>The optional body of <c>POST /api/pretraining</c>: any field left out takes the plan's default.</summary>
 internal sealed record PretrainingBody(

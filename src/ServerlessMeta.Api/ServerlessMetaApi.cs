@@ -35,7 +35,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             labels = [.. body.Labels.Select((l, i) => string.IsNullOrWhiteSpace(l) ? throw new ArgumentException($"labels[{i}] is empty.", $"labels[{i}]") : l)];
         }
 
-        var result = await categories.CreateAsync(new CreateCategoryCommand(categoryId, examples, body.Algorithm, Adaptation(body.Adaptation)), labels, cancellationToken).ConfigureAwait(false);
+        var result = await categories.CreateAsync(new CreateCategoryCommand(categoryId, examples, body.Algorithm, Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false), labels, cancellationToken).ConfigureAwait(false);
         request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{categoryId}";
         return Json(result, StatusCodes.Status201Created);
     });
@@ -75,7 +75,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     {
         id = Id(id);
         var body = await ReadBodyAsync<FeedbackBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        var result = await categories.AddFeedbackAsync(id, Examples(body!.Examples), Adaptation(body.Adaptation), cancellationToken).ConfigureAwait(false);
+        var result = await categories.AddFeedbackAsync(id, Examples(body!.Examples), Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
         request.HttpContext.Response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/{ApiRoutes.Prefix}/categories/{id}/versions/{result.Version}/model");
         return Json(result, StatusCodes.Status201Created);
     });
@@ -84,7 +84,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     {
         id = Id(id);
         var body = await ReadBodyAsync<ExamplesBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        var result = await categories.IngestAsync(id, Examples(body!.Examples), cancellationToken).ConfigureAwait(false);
+        var result = await categories.IngestAsync(id, Examples(body!.Examples), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
         if (result.Created)
         {
             request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{id}";

@@ -143,4 +143,47 @@ public sealed class CallerTermsTests(IntegrityServer server) : IClassFixture<Int
         var problem = (await server.Api.PostRawAsync("api/categories", body)).IsProblemOnFieldStartingWith(400, "examples[0].text");
         Assert.Contains("not valid Unicode", problem.Str("detail"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Labels_are_trimmed_and_a_case_only_difference_is_refused_unless_asked_for()
+    {
+        JsonObject Example(string text, string label) => new() { ["text"] = text, ["label"] = label };
+        var id = TestData.NewId("labels");
+
+        // "red" and "red " and " red" are one label.
+        var created = (await server.Api.PostAsync("api/categories", new JsonObject
+        {
+            ["categoryId"] = id,
+            ["examples"] = new JsonArray(Example("cherry", "red"), Example("tomato", "red "), Example("brick", " red"), Example("sky", "blue")),
+        })).JsonWithStatus(201);
+        Assert.Equal(["blue", "red"], created.Strings("labels").Order(StringComparer.Ordinal));
+
+        // "Red" beside "red" is refused, naming the example, and nothing is stored: in a new category...
+        var other = TestData.NewId("labels");
+        var refused = (await server.Api.PostAsync("api/categories", new JsonObject
+        {
+            ["categoryId"] = other,
+            ["examples"] = new JsonArray(Example("cherry", "red"), Example("tomato", "Red"), Example("sky", "blue")),
+        })).IsProblem(400, "examples[1].label");
+        Assert.Contains("differs only by case", refused.Str("detail"), StringComparison.Ordinal);
+        Assert.Contains("caseSensitiveLabels", refused.Str("detail"), StringComparison.Ordinal);
+        (await server.Api.GetAsync($"api/categories/{other}")).IsProblem(404, "id");
+
+        // ...and against the category's own labels, in feedback and in added examples.
+        var feedback = (await server.Api.PostAsync($"api/categories/{id}/feedback", new JsonObject { ["examples"] = new JsonArray(Example("strawberry", "RED")) })).IsProblem(400, "examples[0].label");
+        Assert.Contains("the category's label \"red\"", feedback.Str("detail"), StringComparison.Ordinal);
+        (await server.Api.PostAsync($"api/categories/{id}/examples", new JsonObject { ["examples"] = new JsonArray(Example("navy", "Blue")) })).IsProblem(400, "examples[0].label");
+        var unchanged = (await server.Api.GetAsync($"api/categories/{id}")).JsonWithStatus(200);
+        Assert.Equal(1, unchanged.Int("servingVersion"));
+        Assert.Equal(4, unchanged.Long("exampleCount"));
+
+        // A request that means them as different labels says so.
+        var distinct = (await server.Api.PostAsync("api/categories", new JsonObject
+        {
+            ["categoryId"] = other,
+            ["caseSensitiveLabels"] = true,
+            ["examples"] = new JsonArray(Example("cherry", "red"), Example("tomato", "Red"), Example("sky", "blue")),
+        })).JsonWithStatus(201);
+        Assert.Equal(["Red", "blue", "red"], distinct.Strings("labels").Order(StringComparer.Ordinal));
+    }
 }

@@ -8,7 +8,8 @@ namespace ServerlessMeta.Application.Categories;
 /// <param name="Examples">Its labelled examples (every label needs at least one).</param>
 /// <param name="Algorithm">Which meta-model to adapt (wire name); null: the serving meta-model's.</param>
 /// <param name="Adaptation">Inner-loop steps and learning rate; null fields take the meta-model's defaults.</param>
-public sealed record CreateCategoryCommand(string CategoryId, IReadOnlyList<LabelledItem> Examples, string? Algorithm = null, AdaptationOptions? Adaptation = null);
+/// <param name="CaseSensitiveLabels">Keep labels that differ only by case apart (by default such a pair is refused as a typo).</param>
+public sealed record CreateCategoryCommand(string CategoryId, IReadOnlyList<LabelledItem> Examples, string? Algorithm = null, AdaptationOptions? Adaptation = null, bool CaseSensitiveLabels = false);
 
 /// <summary>A model version just adapted and stored for a category.</summary>
 /// <param name="CategoryId">The category.</param>

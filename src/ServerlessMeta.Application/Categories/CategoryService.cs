@@ -108,7 +108,10 @@ public sealed partial class CategoryService : IDisposable
         var total = Stopwatch.StartNew();
         StorageIds.Validate(command.CategoryId, "categoryId");
         var adaptation = CheckAdaptation(command.Adaptation);
+        command = command with { Examples = LabelSpelling.Trim(command.Examples) };
+        declaredLabels = LabelSpelling.Trim(declaredLabels);
         CheckExamples(command.Examples, "examples");
+        LabelSpelling.CheckCase([], declaredLabels, command.Examples, command.CaseSensitiveLabels, "examples");
         var requested = command.Algorithm is null ? (MetaAlgorithm?)null : ParseAlgorithm(command.Algorithm);
 
         var load = Stopwatch.StartNew();
@@ -137,15 +140,17 @@ public sealed partial class CategoryService : IDisposable
     /// Appends labelled examples to the category's data and stores (and serves) a new version adapted on
     /// all of it. Concurrent calls each get their own version.
     /// </summary>
-    public async Task<CategoryModelResult> AddFeedbackAsync(string categoryId, IReadOnlyList<LabelledItem> examples, AdaptationOptions? adaptation = null, CancellationToken cancellationToken = default)
+    public async Task<CategoryModelResult> AddFeedbackAsync(string categoryId, IReadOnlyList<LabelledItem> examples, AdaptationOptions? adaptation = null, bool caseSensitiveLabels = false, CancellationToken cancellationToken = default)
     {
         using var activity = ServerlessMetaTelemetry.ActivitySource.StartActivity("smeta.category.feedback");
         activity?.SetTag("smeta.category_id", categoryId).SetTag("smeta.examples", examples?.Count ?? 0);
         var total = Stopwatch.StartNew();
         StorageIds.Validate(categoryId, "id");
         adaptation = CheckAdaptation(adaptation);
+        examples = LabelSpelling.Trim(examples);
         CheckExamples(examples, "examples");
         var category = await _categories.GetCategoryAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        LabelSpelling.CheckCase(category.Labels, null, examples, caseSensitiveLabels, "examples");
         var labels = category.Labels.Union(examples.Select(e => e.Label), StringComparer.Ordinal).Count();
         if (labels > Limits.MaxLabels)
         {
@@ -176,10 +181,12 @@ public sealed partial class CategoryService : IDisposable
     }
 
     /// <summary>Bulk ingest for pretraining: appends the examples, creating the category if needed. No adaptation.</summary>
-    public async Task<IngestResult> IngestAsync(string categoryId, IReadOnlyList<LabelledItem> examples, CancellationToken cancellationToken = default)
+    public async Task<IngestResult> IngestAsync(string categoryId, IReadOnlyList<LabelledItem> examples, bool caseSensitiveLabels = false, CancellationToken cancellationToken = default)
     {
         StorageIds.Validate(categoryId, "id");
+        examples = LabelSpelling.Trim(examples);
         CheckExamples(examples, "examples");
+        LabelSpelling.CheckCase([], null, examples, caseSensitiveLabels, "examples");
         for (var i = 0; i < examples.Count; i++)
         {
             CheckItem(examples[i].Item, $"examples[{i}]");
@@ -217,6 +224,7 @@ public sealed partial class CategoryService : IDisposable
             }
         }
 
+        LabelSpelling.CheckCase(category.Labels, null, examples, caseSensitiveLabels, "examples");
         if (category.FeatureCount is { } width && counts.Count == 1 && counts[0] != width)
         {
             var index = examples.ToList().FindIndex(e => e.Features is { Count: > 0 });
