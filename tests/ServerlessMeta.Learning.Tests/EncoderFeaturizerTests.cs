@@ -98,7 +98,9 @@ public class EncoderFeaturizerTests(MiniLmFixture fixture) : IClassFixture<MiniL
         Assert.Equal(want.Count, probabilities.Count);
         for (var i = 0; i < want.Count; i++)
         {
-            Assert.Equal(want[i], probabilities[i]);
+            // The fixture's figures were computed on another CPU: libtorch's kernels differ by an ulp across CPUs.
+            Assert.Equal(want[i].Length, probabilities[i].Length);
+            Assert.All(want[i].Zip(probabilities[i]), pair => Assert.Equal(pair.First, pair.Second, 1e-6f));
         }
 
         using var metaStream = File.OpenRead(Path.Combine(directory, "metamodel-hashed-v0.1.smeta"));
