@@ -17,6 +17,7 @@ internal static class SmetaCommand
         bench.Subcommands.Add(ApiBenchmark.CreateCommand());
         bench.Subcommands.Add(RealBenchmark.CreateCommand());
         bench.Subcommands.Add(EncoderBenchmark.CreateCommand());
+        bench.Subcommands.Add(FaultBenchmark.CreateCommand());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         foreach (var command in RouteCommands.Create())

@@ -5,8 +5,10 @@ using System.Net.Sockets;
 namespace ServerlessMeta.Orchestration.Local;
 
 /// <summary>
-/// A private Azurite from the repository's node_modules on free loopback ports with in-memory persistence (and
-/// --skipApiVersionCheck, which the current storage clients need), stopped on dispose.
+/// A private Azurite from the repository's node_modules on free loopback ports, stopped on dispose: in memory by
+/// default (and with --skipApiVersionCheck, which the current storage clients need), or on a data folder that
+/// survives <see cref="Kill"/> and <see cref="RestartAsync"/>. <see cref="Suspend"/> and <see cref="Resume"/> freeze
+/// and thaw it (SIGSTOP, SIGCONT) to show what the service does when storage stops answering.
 /// </summary>
 public sealed class LocalAzurite : IDisposable
 {
@@ -15,19 +17,33 @@ public sealed class LocalAzurite : IDisposable
     // Azurite's well-known development key (public, not a secret).
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private readonly Process _process;
+    private readonly string _script;
+    private readonly int[] _ports;
     private readonly string _directory;
+    private readonly bool _persistent;
+    private Process? _process;
 
-    private LocalAzurite(Process process, string directory, string connectionString)
+    private LocalAzurite(string script, int[] ports, string directory, bool persistent)
     {
-        _process = process;
+        _script = script;
+        _ports = ports;
         _directory = directory;
-        ConnectionString = connectionString;
+        _persistent = persistent;
+        ConnectionString =
+            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{ports[0]}/{Account};" +
+            $"QueueEndpoint=http://127.0.0.1:{ports[1]}/{Account};TableEndpoint=http://127.0.0.1:{ports[2]}/{Account};";
     }
 
     public string ConnectionString { get; }
 
-    public static async Task<LocalAzurite> StartAsync()
+    /// <summary>The data folder when started with <c>persistent: true</c> (kept across <see cref="RestartAsync"/>, deleted on dispose).</summary>
+    public string? DataDirectory => _persistent ? _directory : null;
+
+    /// <summary>Starts an in-memory Azurite.</summary>
+    public static Task<LocalAzurite> StartAsync() => StartAsync(persistent: false);
+
+    /// <summary>Starts Azurite; with <paramref name="persistent"/> its data lives in a temporary folder and survives a restart.</summary>
+    public static async Task<LocalAzurite> StartAsync(bool persistent)
     {
         var script = Find() ?? await InstallAsync().ConfigureAwait(false);
         var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
@@ -35,13 +51,61 @@ public sealed class LocalAzurite : IDisposable
         var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         listeners.ForEach(l => l.Stop());
         var directory = Directory.CreateTempSubdirectory("smeta-azurite-").FullName;
-        var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
-        foreach (var argument in new[]
+        var azurite = new LocalAzurite(script, ports, directory, persistent);
+        try
         {
-            script, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
-            "--blobHost", "127.0.0.1", "--blobPort", $"{ports[0]}", "--queueHost", "127.0.0.1", "--queuePort", $"{ports[1]}",
-            "--tableHost", "127.0.0.1", "--tablePort", $"{ports[2]}",
-        })
+            await azurite.LaunchAsync().ConfigureAwait(false);
+            return azurite;
+        }
+        catch
+        {
+            azurite.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Freezes the Azurite process (SIGSTOP): connections are still accepted by the kernel, but nothing answers.</summary>
+    public void Suspend() => Signal("STOP");
+
+    /// <summary>Thaws a suspended Azurite (SIGCONT); requests queued meanwhile are then served.</summary>
+    public void Resume() => Signal("CONT");
+
+    /// <summary>
+    /// Stops Azurite the way <c>kill PID</c> does (SIGTERM) and waits for it to exit; <see cref="RestartAsync"/> brings it back.
+    /// Not SIGKILL: Azurite keeps its metadata in memory and saves it every 5 s, so SIGKILL loses writes it has already
+    /// acknowledged, which real storage never does; SIGTERM makes it save first.
+    /// </summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Signal("TERM");
+            if (!process.WaitForExit(30_000))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+            }
+        }
+    }
+
+    /// <summary>Starts Azurite again on the same ports (and data folder, when persistent) after <see cref="Kill"/>.</summary>
+    public Task RestartAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        _process = null;
+        return LaunchAsync();
+    }
+
+    private async Task LaunchAsync()
+    {
+        var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _directory };
+        var persistence = _persistent ? new[] { "--location", Path.Combine(_directory, "data") } : ["--inMemoryPersistence"];
+        foreach (var argument in new[] { _script, "--silent", "--skipApiVersionCheck", "--disableTelemetry" }.Concat(persistence).Concat(
+        [
+            "--blobHost", "127.0.0.1", "--blobPort", $"{_ports[0]}", "--queueHost", "127.0.0.1", "--queuePort", $"{_ports[1]}",
+            "--tableHost", "127.0.0.1", "--tablePort", $"{_ports[2]}",
+        ]))
         {
             start.ArgumentList.Add(argument);
         }
@@ -51,9 +115,7 @@ public sealed class LocalAzurite : IDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var azurite = new LocalAzurite(process, directory,
-            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{ports[0]}/{Account};" +
-            $"QueueEndpoint=http://127.0.0.1:{ports[1]}/{Account};TableEndpoint=http://127.0.0.1:{ports[2]}/{Account};");
+        _process = process;
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
@@ -62,23 +124,34 @@ public sealed class LocalAzurite : IDisposable
                 break;
             }
 
-            if (await AllAcceptAsync(ports).ConfigureAwait(false))
+            if (await AllAcceptAsync(_ports).ConfigureAwait(false))
             {
-                return azurite;
+                return;
             }
 
             await Task.Delay(100).ConfigureAwait(false);
         }
 
-        azurite.Dispose();
-        throw new InvalidOperationException($"Azurite ({script}) did not start listening on {string.Join(",", ports)}.");
+        throw new InvalidOperationException($"Azurite ({_script}) did not start listening on {string.Join(",", _ports)}.");
+    }
+
+    private void Signal(string signal)
+    {
+        var process = _process is { HasExited: false } p ? p : throw new InvalidOperationException("Azurite is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed with exit code {kill.ExitCode}.");
+        }
     }
 
     public void Dispose()
     {
         try
         {
-            if (!_process.HasExited)
+            if (_process is { HasExited: false })
             {
                 _process.Kill(entireProcessTree: true);
                 _process.WaitForExit(10_000);
@@ -89,7 +162,7 @@ public sealed class LocalAzurite : IDisposable
             // already gone
         }
 
-        _process.Dispose();
+        _process?.Dispose();
         if (Directory.Exists(_directory))
         {
             Directory.Delete(_directory, recursive: true);

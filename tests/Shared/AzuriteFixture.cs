@@ -81,7 +81,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         };
         foreach (var argument in new[]
         {
-            script, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
+            script, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
             "--blobHost", "127.0.0.1", "--blobPort", $"{ports[0]}",
             "--queueHost", "127.0.0.1", "--queuePort", $"{ports[1]}",
             "--tableHost", "127.0.0.1", "--tablePort", $"{ports[2]}",
