@@ -324,7 +324,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             Ways = body?.Ways ?? defaults.Ways,
             Shots = body?.Shots ?? defaults.Shots,
             QueriesPerClass = body?.QueriesPerClass ?? defaults.QueriesPerClass,
-            Shards = body?.Shards ?? Math.Min(defaults.Shards, body?.MetaBatchSize ?? defaults.MetaBatchSize),
+            Shards = body?.Shards ?? pretraining.DefaultShards(body?.MetaBatchSize ?? defaults.MetaBatchSize),
             Seed = body?.Seed ?? defaults.Seed,
             CheckpointPeriod = body?.CheckpointPeriod ?? defaults.CheckpointPeriod,
             DataSnapshotId = body?.DataSnapshotId,

@@ -17,7 +17,10 @@ public static class ApplicationServiceCollectionExtensions
     public static IServiceCollection AddServerlessMetaApplication(this IServiceCollection services, Action<PretrainingServiceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<PretrainingServiceOptions>();
+        // SMETA_PRETRAINING__INSTANCES, read from the host's configuration when it has one.
+        services.AddOptions<PretrainingServiceOptions>()
+            .Configure<IServiceProvider>((options, provider) => provider.GetService<IConfiguration>()?.GetSection(PretrainingServiceOptions.SectionName).Bind(options))
+            .Validate(o => o.Instances is >= 1 and <= 1024, $"{PretrainingServiceOptions.SectionName}__INSTANCES must be between 1 and 1024.");
         if (configure is not null)
         {
             services.Configure(configure);

@@ -25,6 +25,19 @@ public sealed class PretrainingServiceOptions
 
     /// <summary>Loaded checkpoints kept in memory (each round reads the previous one).</summary>
     public int ModelCacheSize { get; set; } = 4;
+
+    /// <summary>Configuration section: <c>SMETA_PRETRAINING__INSTANCES</c>.</summary>
+    public const string SectionName = "SMETA_PRETRAINING";
+
+    /// <summary>
+    /// How many instances (worker processes or Functions instances) a pretraining run may use: the number of shards
+    /// a run gets when neither its request nor the retraining schedule names one (at most its meta-batch). Default:
+    /// the cores this host can see, one single-threaded shard each.
+    /// </summary>
+    public int Instances { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>The shards of a run of <paramref name="metaBatchSize"/> tasks per round that names none.</summary>
+    public int DefaultShards(int metaBatchSize) => Math.Clamp(Instances, 1, Math.Max(1, metaBatchSize));
 }
 
 /// <summary>
@@ -75,6 +88,9 @@ public sealed class PretrainingService : IDisposable
 
     /// <summary>The text features runs started here use unless they say otherwise: minilm or hashed (setting SMETA_TEXT_ENCODER).</summary>
     public string DefaultTextEncoder => _encoders.DefaultName;
+
+    /// <summary>The shards of a run that names none (<see cref="PretrainingServiceOptions.Instances"/>, at most the meta-batch).</summary>
+    public int DefaultShards(int metaBatchSize) => _options.DefaultShards(metaBatchSize);
 
     /// <summary>Checkpoint artifact name of a round.</summary>
     public static string CheckpointName(int round) => string.Create(CultureInfo.InvariantCulture, $"{CheckpointsPrefix}r{round:D6}.smeta");

@@ -31,7 +31,8 @@ public sealed class RetrainingOptions
 
     public int Shots { get; set; } = 5;
 
-    public int Shards { get; set; } = 2;
+    /// <summary>Shards per round; unset: <c>SMETA_PRETRAINING__INSTANCES</c> (default: the cores the host can see), at most the meta-batch.</summary>
+    public int? Shards { get; set; }
 
     public int LocalSteps { get; set; } = 1;
 }
@@ -44,7 +45,7 @@ public sealed record RetrainingDecision(bool Started, string? InstanceId, string
 /// when the data changed since the newest meta-model (and since the last scheduled run, which may have
 /// produced no meta-model because it did not beat the baseline) and no scheduled run is in progress.
 /// </summary>
-public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModelRegistry metaModels, TextEncoders encoders, IOptions<RetrainingOptions> options, ILogger<RetrainingScheduler> logger)
+public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModelRegistry metaModels, TextEncoders encoders, IOptions<RetrainingOptions> options, IOptions<PretrainingServiceOptions> pretraining, ILogger<RetrainingScheduler> logger)
 {
     public async Task<RetrainingDecision> RunAsync(IPretrainingRuns runs, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -108,7 +109,7 @@ public sealed partial class RetrainingScheduler(DatasetStore datasets, MetaModel
             MetaBatchSize = o.MetaBatchSize,
             Ways = o.Ways,
             Shots = o.Shots,
-            Shards = o.Shards,
+            Shards = o.Shards ?? pretraining.Value.DefaultShards(o.MetaBatchSize),
             LocalSteps = o.LocalSteps,
             DataSnapshotId = snapshot.Id,
             TextEncoder = encoders.DefaultName,

@@ -18,7 +18,8 @@ public sealed class RetrainingSchedulerTests(AzuriteFixture azurite)
             environment.Services.GetRequiredService<DatasetStore>(),
             environment.MetaModels,
             environment.Services.GetRequiredService<ServerlessMeta.Application.TextEncoders>(),
-            Options.Create(new RetrainingOptions { Algorithm = "protonet", Rounds = 2, MetaBatchSize = 4, Shards = 2, Ways = 3, Shots = 2 }),
+            Options.Create(new RetrainingOptions { Algorithm = "protonet", Rounds = 2, MetaBatchSize = 4, Ways = 3, Shots = 2 }),
+            Options.Create(new ServerlessMeta.Application.PretrainingServiceOptions { Instances = 2 }),
             NullLogger<RetrainingScheduler>.Instance);
         var now = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero);
 
