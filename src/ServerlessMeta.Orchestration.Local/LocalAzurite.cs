@@ -39,6 +39,21 @@ public sealed class LocalAzurite : IDisposable
     /// <summary>The data folder when started with <c>persistent: true</c> (kept across <see cref="RestartAsync"/>, deleted on dispose).</summary>
     public string? DataDirectory => _persistent ? _directory : null;
 
+    /// <summary>CPU time the Azurite process has used so far (what storage costs the machine in a benchmark).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            if (_process is not { HasExited: false } process)
+            {
+                return TimeSpan.Zero;
+            }
+
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Starts an in-memory Azurite.</summary>
     public static Task<LocalAzurite> StartAsync() => StartAsync(persistent: false);
 

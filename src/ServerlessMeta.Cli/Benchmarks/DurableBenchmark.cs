@@ -42,13 +42,34 @@ internal static class DurableBenchmark
         shards.Positive();
         var threadsPerShard = new Option<int>("--threads-per-shard") { Description = "Durable: tasks computed in parallel inside one shard activity (default: cores / shards).", DefaultValueFactory = _ => 0 };
         var validationInterval = new Option<int>("--validation-interval") { Description = "Meta-steps between held-out evaluations (default: rounds / 10).", DefaultValueFactory = _ => 0 };
+        var workers = new Option<int>("--workers")
+        {
+            Description = "Scale-out mode: run the same plan (one shard per worker) with 1 and with N separate 'smeta worker' processes on one task hub, and the embedding phase likewise; prints time per round, time to target and the speed-up.",
+            DefaultValueFactory = _ => 0,
+        };
+        var coresPerWorker = new Option<int>("--cores-per-worker") { Description = "Scale-out mode: cores each worker is pinned to (taskset) and uses.", DefaultValueFactory = _ => 1 };
+        coresPerWorker.Positive();
+        var noEmbedding = new Option<bool>("--no-embedding") { Description = "Scale-out mode: skip the embedding-phase measurement." };
         var seed = BenchmarkOptions.Seed();
         var json = BenchmarkOptions.Json();
         var command = new Command("durable", "In-process versus durable pretraining (local Durable Task engine on Azurite): time per round and time to a target held-out loss.")
         {
-            algorithm, rounds, metaBatch, localSteps, shards, threadsPerShard, validationInterval, seed, json,
+            algorithm, rounds, metaBatch, localSteps, shards, threadsPerShard, validationInterval, workers, coresPerWorker, noEmbedding, seed, json,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(
+        command.SetAction((parse, cancellationToken) => parse.GetValue(workers) > 0
+            ? DurableScaleOutBenchmark.RunAsync(
+                BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
+                parse.GetValue(workers),
+                parse.GetValue(coresPerWorker),
+                parse.GetValue(rounds),
+                parse.GetValue(metaBatch),
+                parse.GetValue(localSteps),
+                parse.GetValue(validationInterval),
+                !parse.GetValue(noEmbedding),
+                parse.GetValue(seed),
+                parse.GetValue(json),
+                cancellationToken)
+            : RunAsync(
             BenchmarkOptions.ParseAlgorithm(parse.GetValue(algorithm)!),
             parse.GetValue(rounds),
             parse.GetValue(metaBatch),
@@ -60,6 +81,25 @@ internal static class DurableBenchmark
             parse.GetValue(json),
             cancellationToken));
         return command;
+    }
+
+    /// <summary>What <see cref="StoreCatalogAsync"/> stored.</summary>
+    public sealed record StoredCatalog(int Count, int DistinctTexts);
+
+    /// <summary>Stores the standard synthetic catalogue (train, validation and test categories) through the dataset store.</summary>
+    public static async Task<StoredCatalog> StoreCatalogAsync(IServiceProvider services, long seed, CancellationToken cancellationToken)
+    {
+        await services.GetRequiredService<StorageMaintenance>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var catalog = new SyntheticCatalog(SyntheticCatalogOptions.Standard, seed);
+        var categories = catalog.Generate("cat", SyntheticCatalogOptions.Standard.TrainCategories + SyntheticCatalogOptions.Standard.ValidationCategories + SyntheticCatalogOptions.Standard.TestCategories);
+        foreach (var category in categories)
+        {
+            await services.GetRequiredService<CategoryRegistry>().CreateCategoryAsync(category.CategoryId, cancellationToken).ConfigureAwait(false);
+            await services.GetRequiredService<DatasetStore>().AppendExamplesAsync(
+                category.CategoryId, [.. category.Items.Select(i => new StoredExample(i.Features, i.Text, i.Label[(i.Label.IndexOf('/', StringComparison.Ordinal) + 1)..]))], cancellationToken).ConfigureAwait(false);
+        }
+
+        return new StoredCatalog(categories.Count, categories.SelectMany(c => c.Items).Select(i => i.Text).OfType<string>().Distinct(StringComparer.Ordinal).Count());
     }
 
     public static async Task<int> RunAsync(MetaAlgorithm algorithm, int steps, int metaBatch, int localSteps, int shards, int threadsPerShard, int validationInterval, long seed, bool json, CancellationToken cancellationToken)
@@ -90,15 +130,7 @@ internal static class DurableBenchmark
 
         // The data: the standard synthetic catalogue, stored through the dataset store.
         var seeding = Stopwatch.StartNew();
-        await services.GetRequiredService<StorageMaintenance>().InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var catalog = new SyntheticCatalog(SyntheticCatalogOptions.Standard, seed);
-        var categories = catalog.Generate("cat", SyntheticCatalogOptions.Standard.TrainCategories + SyntheticCatalogOptions.Standard.ValidationCategories + SyntheticCatalogOptions.Standard.TestCategories);
-        foreach (var category in categories)
-        {
-            await services.GetRequiredService<CategoryRegistry>().CreateCategoryAsync(category.CategoryId, cancellationToken).ConfigureAwait(false);
-            await services.GetRequiredService<DatasetStore>().AppendExamplesAsync(
-                category.CategoryId, [.. category.Items.Select(i => new StoredExample(i.Features, i.Text, i.Label[(i.Label.IndexOf('/', StringComparison.Ordinal) + 1)..]))], cancellationToken).ConfigureAwait(false);
-        }
+        var categories = await StoreCatalogAsync(services, seed, cancellationToken).ConfigureAwait(false);
 
         var basePlan = new PretrainingPlan
         {
