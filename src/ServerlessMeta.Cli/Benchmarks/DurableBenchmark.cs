@@ -50,11 +50,23 @@ internal static class DurableBenchmark
         var coresPerWorker = new Option<int>("--cores-per-worker") { Description = "Scale-out mode: cores each worker is pinned to (taskset) and uses.", DefaultValueFactory = _ => 1 };
         coresPerWorker.Positive();
         var noEmbedding = new Option<bool>("--no-embedding") { Description = "Scale-out mode: skip the embedding-phase measurement." };
+        var polling = new Option<int>("--max-polling-interval-ms")
+        {
+            Description = "Scale-out mode: the workers' longest wait between polls of an idle queue. Each round is four queue hops between processes, so 50 ms (measured: 1.61x with 2 workers against 1.40x at 100 ms and 1.37x at 500 ms) beats the worker's default of 100 ms here, at about 8% more CPU.",
+            DefaultValueFactory = _ => 50,
+        };
+        polling.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 50 or > 30_000)
+            {
+                r.AddError("--max-polling-interval-ms must be between 50 and 30000.");
+            }
+        });
         var seed = BenchmarkOptions.Seed();
         var json = BenchmarkOptions.Json();
         var command = new Command("durable", "In-process versus durable pretraining (local Durable Task engine on Azurite): time per round and time to a target held-out loss.")
         {
-            algorithm, rounds, metaBatch, localSteps, shards, threadsPerShard, validationInterval, workers, coresPerWorker, noEmbedding, seed, json,
+            algorithm, rounds, metaBatch, localSteps, shards, threadsPerShard, validationInterval, workers, coresPerWorker, noEmbedding, polling, seed, json,
         };
         command.SetAction((parse, cancellationToken) => parse.GetValue(workers) > 0
             ? DurableScaleOutBenchmark.RunAsync(
@@ -66,6 +78,7 @@ internal static class DurableBenchmark
                 parse.GetValue(localSteps),
                 parse.GetValue(validationInterval),
                 !parse.GetValue(noEmbedding),
+                parse.GetValue(polling),
                 parse.GetValue(seed),
                 parse.GetValue(json),
                 cancellationToken)

@@ -21,7 +21,8 @@ namespace ServerlessMeta.Cli.Benchmarks;
 /// </summary>
 internal static class DurableScaleOutBenchmark
 {
-    public static async Task<int> RunAsync(MetaAlgorithm algorithm, int workers, int coresPerWorker, int steps, int metaBatch, int localSteps, int validationInterval, bool measureEmbedding, long seed, bool json, CancellationToken cancellationToken)
+
+    public static async Task<int> RunAsync(MetaAlgorithm algorithm, int workers, int coresPerWorker, int steps, int metaBatch, int localSteps, int validationInterval, bool measureEmbedding, int pollingMilliseconds, long seed, bool json, CancellationToken cancellationToken)
     {
         if ((long)workers * coresPerWorker > Environment.ProcessorCount)
         {
@@ -41,7 +42,7 @@ internal static class DurableScaleOutBenchmark
         using var azurite = string.IsNullOrWhiteSpace(configured) ? await LocalAzurite.StartAsync().ConfigureAwait(false) : null;
         var connection = azurite?.ConnectionString ?? configured!;
         var suffix = Guid.NewGuid().ToString("N")[..8];
-        var storage = new BenchStorage(connection, "bench" + suffix, "Bench" + suffix, azurite);
+        var storage = new BenchStorage(connection, "bench" + suffix, "Bench" + suffix, azurite, pollingMilliseconds);
         await using var services = LocalPretrainingHost.CreateServices(connection, storage.Container, storage.Table, "bench");
         var catalog = await DurableBenchmark.StoreCatalogAsync(services, seed, cancellationToken).ConfigureAwait(false);
 
@@ -99,6 +100,7 @@ internal static class DurableScaleOutBenchmark
                 ["cores_per_worker"] = coresPerWorker,
                 ["shards"] = plan.Shards,
                 ["local_steps"] = localSteps,
+                ["max_polling_interval_ms"] = pollingMilliseconds,
                 ["meta_batch"] = metaBatch,
                 ["rounds"] = rounds,
                 ["seconds_per_round"] = Math.Round(run.Seconds / rounds, 3),
@@ -168,7 +170,8 @@ internal static class DurableScaleOutBenchmark
     private static void Print(JsonObject line, bool json) =>
         Console.WriteLine(json ? line.ToJsonString() : string.Join("  ", line.Where(p => p.Key != "benchmark").Select(p => $"{p.Key}={p.Value?.ToJsonString()}")));
 
-    private sealed record BenchStorage(string ConnectionString, string Container, string Table, LocalAzurite? Azurite);
+    /// <summary>Where the runs' data lives, and the workers' longest wait between polls of an idle queue.</summary>
+    private sealed record BenchStorage(string ConnectionString, string Container, string Table, LocalAzurite? Azurite, int PollingMilliseconds);
 
     /// <summary>CPU seconds the workers and Azurite used during a timed run, beside its wall-clock seconds.</summary>
     private sealed record CpuUse(double Workers, double? Azurite);
@@ -287,6 +290,7 @@ internal static class DurableScaleOutBenchmark
                     {
                         "worker", "--storage", storage.ConnectionString, "--container", storage.Container, "--table", storage.Table,
                         "--task-hub", hub, "--worker-id", $"{hub}-w{i}", "--activities", cores.ToString(CultureInfo.InvariantCulture),
+                        "--max-polling-interval-ms", storage.PollingMilliseconds.ToString(CultureInfo.InvariantCulture),
                     })
                     {
                         start.ArgumentList.Add(argument);
