@@ -40,6 +40,9 @@ internal static class BenchmarkOptions
         Description = "Print each result as one JSON object on its own line.",
     };
 
+    /// <summary>Where progress lines go: standard error, or nowhere when the results are JSON lines.</summary>
+    public static Action<string> Progress(bool json) => json ? _ => { } : Console.Error.WriteLine;
+
     public static Option<FileInfo?> Save() => new("--save")
     {
         Description = "Write the trained meta-model to this file (.smeta; see 'smeta model inspect').",

@@ -96,6 +96,33 @@ internal static class DurableBenchmark
         return command;
     }
 
+    /// <summary>The storage of a benchmark: <c>SMETA_STORAGE</c> when set, else a private Azurite (returned, for the caller to dispose).</summary>
+    public static async Task<(LocalAzurite? Azurite, string Connection)> OpenStorageAsync()
+    {
+        var configured = Environment.GetEnvironmentVariable("SMETA_STORAGE");
+        var azurite = string.IsNullOrWhiteSpace(configured) ? await LocalAzurite.StartAsync().ConfigureAwait(false) : null;
+        return (azurite, azurite?.ConnectionString ?? configured!);
+    }
+
+    /// <summary>The plan shape both durable benchmarks train: 5-way 5-shot episodes of the standard catalogue, a 64-wide network.</summary>
+    public static PretrainingPlan StandardPlan(string runId, MetaAlgorithm algorithm, int rounds, int metaBatch, long seed, int validationInterval) => new()
+    {
+        RunId = runId,
+        Algorithm = algorithm.ToWireName(),
+        Rounds = rounds,
+        MetaBatchSize = metaBatch,
+        Ways = 5,
+        Shots = 5,
+        QueriesPerClass = 5,
+        EvaluationQueriesPerClass = 10,
+        Seed = seed,
+        ValidationInterval = validationInterval,
+        ValidationEpisodes = 100,
+        TestEpisodes = 200,
+        HiddenWidth = 64,
+        TextDimension = 256,
+    };
+
     /// <summary>What <see cref="StoreCatalogAsync"/> stored.</summary>
     public sealed record StoredCatalog(int Count, int DistinctTexts);
 
@@ -126,17 +153,9 @@ internal static class DurableBenchmark
         // Both runs evaluate after the same meta-steps: the interval is a whole number of durable rounds.
         localSteps = Math.Min(localSteps, validationInterval);
         validationInterval = validationInterval / localSteps * localSteps;
-        void Say(string line)
-        {
-            if (!json)
-            {
-                Console.Error.WriteLine(line);
-            }
-        }
-
-        var configured = Environment.GetEnvironmentVariable("SMETA_STORAGE");
-        using var azurite = string.IsNullOrWhiteSpace(configured) ? await LocalAzurite.StartAsync().ConfigureAwait(false) : null;
-        var connection = azurite?.ConnectionString ?? configured!;
+        var say = BenchmarkOptions.Progress(json);
+        var (azurite, connection) = await OpenStorageAsync().ConfigureAwait(false);
+        using var ownedAzurite = azurite;
         var suffix = Guid.NewGuid().ToString("N")[..10];
         await using var services = LocalPretrainingHost.CreateServices(connection, "bench" + suffix, "Bench" + suffix, "bench");
         var service = services.GetRequiredService<PretrainingService>();
@@ -145,27 +164,10 @@ internal static class DurableBenchmark
         var seeding = Stopwatch.StartNew();
         var categories = await StoreCatalogAsync(services, seed, cancellationToken).ConfigureAwait(false);
 
-        var basePlan = new PretrainingPlan
-        {
-            RunId = "bench-inprocess-" + suffix,
-            Algorithm = algorithm.ToWireName(),
-            Rounds = steps,
-            MetaBatchSize = metaBatch,
-            Shards = 1,
-            Ways = 5,
-            Shots = 5,
-            QueriesPerClass = 5,
-            EvaluationQueriesPerClass = 10,
-            Seed = seed,
-            ValidationInterval = validationInterval,
-            ValidationEpisodes = 100,
-            TestEpisodes = 200,
-            HiddenWidth = 64,
-            TextDimension = 256,
-        };
+        var basePlan = StandardPlan("bench-inprocess-" + suffix, algorithm, steps, metaBatch, seed, validationInterval) with { Shards = 1 };
         var data = await service.GetDataAsync(basePlan, cancellationToken).ConfigureAwait(false);
         var (episodes, _) = await service.GetEvaluationSetAsync(basePlan, EvaluationSplit.Validation, cancellationToken).ConfigureAwait(false);
-        Say(string.Create(CultureInfo.InvariantCulture, $"stored {categories.Count} categories ({data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test) in {seeding.Elapsed.TotalSeconds:F1} s"));
+        say(string.Create(CultureInfo.InvariantCulture, $"stored {categories.Count} categories ({data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test) in {seeding.Elapsed.TotalSeconds:F1} s"));
 
         // In process: MetaTrainer with every core on the meta-batch, held-out loss every validation interval.
         var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [basePlan.HiddenWidth] };
@@ -187,7 +189,7 @@ internal static class DurableBenchmark
                 var loss = m.ComputeUpdate(episodes, cores).MeanLoss;
                 var accuracy = Evaluator.ClassificationAccuracy(m, episodes, maxParallelism: cores).Average();
                 timeline.Add((clock.Elapsed.TotalSeconds, loss));
-                Say(string.Create(CultureInfo.InvariantCulture, $"  in-process  t={clock.Elapsed.TotalSeconds,6:F1} s  held-out loss {loss:F4}  accuracy {accuracy:F3}"));
+                say(string.Create(CultureInfo.InvariantCulture, $"  in-process  t={clock.Elapsed.TotalSeconds,6:F1} s  held-out loss {loss:F4}  accuracy {accuracy:F3}"));
                 return accuracy;
             },
             cancellationToken: cancellationToken);
@@ -240,7 +242,7 @@ internal static class DurableBenchmark
             if (progress.HeldOutLoss is { } loss && loss != lastLoss)
             {
                 lastLoss = loss;
-                Say(string.Create(CultureInfo.InvariantCulture, $"  durable     t={Since(state.LastUpdatedAt),6:F1} s  round {progress.Round}/{progress.Rounds}  held-out loss {loss:F4}  accuracy {progress.HeldOutAccuracy:F3}"));
+                say(string.Create(CultureInfo.InvariantCulture, $"  durable     t={Since(state.LastUpdatedAt),6:F1} s  round {progress.Round}/{progress.Rounds}  held-out loss {loss:F4}  accuracy {progress.HeldOutAccuracy:F3}"));
                 if (durableToTarget is null && loss <= target)
                 {
                     durableToTarget = Since(state.LastUpdatedAt);

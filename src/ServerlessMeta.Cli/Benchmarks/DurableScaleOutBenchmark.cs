@@ -30,17 +30,9 @@ internal static class DurableScaleOutBenchmark
             return 2;
         }
 
-        void Say(string line)
-        {
-            if (!json)
-            {
-                Console.Error.WriteLine(line);
-            }
-        }
-
-        var configured = Environment.GetEnvironmentVariable("SMETA_STORAGE");
-        using var azurite = string.IsNullOrWhiteSpace(configured) ? await LocalAzurite.StartAsync().ConfigureAwait(false) : null;
-        var connection = azurite?.ConnectionString ?? configured!;
+        var say = BenchmarkOptions.Progress(json);
+        var (azurite, connection) = await DurableBenchmark.OpenStorageAsync().ConfigureAwait(false);
+        using var ownedAzurite = azurite;
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var storage = new BenchStorage(connection, "bench" + suffix, "Bench" + suffix, azurite, pollingMilliseconds);
         await using var services = LocalPretrainingHost.CreateServices(connection, storage.Container, storage.Table, "bench");
@@ -50,37 +42,23 @@ internal static class DurableScaleOutBenchmark
         localSteps = Math.Max(1, Math.Min(localSteps, steps));
         var rounds = Math.Max(1, steps / localSteps);
         var everyRounds = Math.Max(1, (validationInterval > 0 ? validationInterval : steps / 10) / localSteps);
-        var plan = new PretrainingPlan
+        var plan = DurableBenchmark.StandardPlan("bench-" + suffix, algorithm, rounds, metaBatch, seed, everyRounds) with
         {
-            RunId = "bench-" + suffix,
-            Algorithm = algorithm.ToWireName(),
-            Rounds = rounds,
-            MetaBatchSize = metaBatch,
             Shards = Math.Min(workers, metaBatch),
             ThreadsPerShard = coresPerWorker,
             LocalSteps = localSteps,
-            Ways = 5,
-            Shots = 5,
-            QueriesPerClass = 5,
-            EvaluationQueriesPerClass = 10,
-            Seed = seed,
-            ValidationInterval = everyRounds,
-            ValidationEpisodes = 100,
-            TestEpisodes = 200,
-            HiddenWidth = 64,
-            TextDimension = 256,
             TextEncoder = TextFeaturesOptions.Hashed,
             CheckpointPeriod = 50,
         };
         var service = services.GetRequiredService<PretrainingService>();
         var data = await service.GetDataAsync(plan with { RunId = "bench-data-" + suffix }, cancellationToken).ConfigureAwait(false);
         plan = plan with { DataSnapshotId = data.SnapshotId };
-        Say(string.Create(CultureInfo.InvariantCulture, $"{catalog.Count} categories stored; plan: {plan.Shards} shards x {coresPerWorker} threads, {localSteps} local steps, {rounds} rounds ({rounds * localSteps} meta-steps), validation every {everyRounds} rounds"));
+        say(string.Create(CultureInfo.InvariantCulture, $"{catalog.Count} categories stored; plan: {plan.Shards} shards x {coresPerWorker} threads, {localSteps} local steps, {rounds} rounds ({rounds * localSteps} meta-steps), validation every {everyRounds} rounds"));
 
         var results = new List<TrainingRun>();
         foreach (var count in workers == 1 ? new[] { 1 } : [1, workers])
         {
-            var run = await RunTrainingAsync(storage, plan, count, coresPerWorker, Say, cancellationToken).ConfigureAwait(false);
+            var run = await RunTrainingAsync(storage, plan, count, coresPerWorker, say, cancellationToken).ConfigureAwait(false);
             results.Add(run);
         }
 
@@ -138,7 +116,7 @@ internal static class DurableScaleOutBenchmark
                 DataSnapshotId = null,
                 EmbeddingChunkSize = Math.Max(1, catalog.DistinctTexts / (count * 4)),
             };
-            var (seconds, cpu) = await RunEmbeddingAsync(fresh, embedPlan, count, coresPerWorker, Say, cancellationToken).ConfigureAwait(false);
+            var (seconds, cpu) = await RunEmbeddingAsync(fresh, embedPlan, count, coresPerWorker, say, cancellationToken).ConfigureAwait(false);
             embedding.Add((count, catalog.DistinctTexts, seconds, cpu));
         }
 
