@@ -57,9 +57,9 @@ public sealed class LocalEngineOptions
     internal AzureStorageOrchestrationServiceSettings ToSettings(ILoggerFactory loggers) => new()
     {
         StorageAccountClientProvider = new StorageAccountClientProvider(
-            StorageServiceClientProvider.ForBlob(ConnectionString, WithPolicy(new BlobClientOptions())),
-            StorageServiceClientProvider.ForQueue(ConnectionString, WithPolicy(new QueueClientOptions())),
-            StorageServiceClientProvider.ForTable(ConnectionString, WithPolicy(new TableClientOptions()))),
+            StorageServiceClientProvider.ForBlob(ConnectionString, StoragePolicy.ApplyTo(new BlobClientOptions())),
+            StorageServiceClientProvider.ForQueue(ConnectionString, StoragePolicy.ApplyTo(new QueueClientOptions())),
+            StorageServiceClientProvider.ForTable(ConnectionString, StoragePolicy.ApplyTo(new TableClientOptions()))),
         TaskHubName = TaskHubName,
         WorkerId = WorkerId,
         PartitionCount = PartitionCount,
@@ -73,11 +73,4 @@ public sealed class LocalEngineOptions
         // Starting a run whose orchestration is pending or running fails instead of being silently ignored.
         ThrowExceptionOnInvalidDedupeStatus = true,
     };
-
-    private T WithPolicy<T>(T options)
-        where T : Azure.Core.ClientOptions
-    {
-        StoragePolicy.ApplyTo(options);
-        return options;
-    }
 }

@@ -85,8 +85,10 @@ public sealed class StorageOptions
     /// <summary>
     /// Sets <paramref name="clientOptions"/>' retry policy from <see cref="NetworkTimeout"/> and <see cref="MaxRetries"/>:
     /// exponential back-off from 0.2 s to 2 s. For storage clients made outside this library (the Durable Task provider's).
+    /// Returns <paramref name="clientOptions"/>.
     /// </summary>
-    public void ApplyTo(Azure.Core.ClientOptions clientOptions)
+    public T ApplyTo<T>(T clientOptions)
+        where T : Azure.Core.ClientOptions
     {
         ArgumentNullException.ThrowIfNull(clientOptions);
         clientOptions.Retry.Mode = Azure.Core.RetryMode.Exponential;
@@ -94,6 +96,7 @@ public sealed class StorageOptions
         clientOptions.Retry.MaxRetries = MaxRetries;
         clientOptions.Retry.Delay = RetryDelay;
         clientOptions.Retry.MaxDelay = MaxRetryDelay;
+        return clientOptions;
     }
 
     /// <summary>Whether the options name a connection string (else service URIs with a token credential).</summary>

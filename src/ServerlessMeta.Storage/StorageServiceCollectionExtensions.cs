@@ -48,7 +48,7 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<StorageOptions>().Configure(options => StorageOptions.Bind(section, options));
         services.AddAzureClients(clients =>
         {
-            clients.ConfigureDefaults(configured.ApplyTo);
+            clients.ConfigureDefaults(options => configured.ApplyTo(options));
             if (configured.UsesConnectionString)
             {
                 clients.AddBlobServiceClient(configured.ConnectionString);

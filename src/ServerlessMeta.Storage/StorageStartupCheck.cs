@@ -55,8 +55,8 @@ public static class StorageStartupCheck
             CheckConnectionString(options.ConnectionString!, settingName);
             try
             {
-                blobs = new BlobServiceClient(options.ConnectionString, Configure(new BlobClientOptions(), probe));
-                tables = new TableServiceClient(options.ConnectionString, Configure(new TableClientOptions(), probe));
+                blobs = new BlobServiceClient(options.ConnectionString, probe.ApplyTo(new BlobClientOptions()));
+                tables = new TableServiceClient(options.ConnectionString, probe.ApplyTo(new TableClientOptions()));
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
@@ -68,8 +68,8 @@ public static class StorageStartupCheck
         else
         {
             var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = options.ClientId });
-            blobs = new BlobServiceClient(options.ResolveBlobServiceUri(), credential, Configure(new BlobClientOptions(), probe));
-            tables = new TableServiceClient(options.ResolveTableServiceUri(), credential, Configure(new TableClientOptions(), probe));
+            blobs = new BlobServiceClient(options.ResolveBlobServiceUri(), credential, probe.ApplyTo(new BlobClientOptions()));
+            tables = new TableServiceClient(options.ResolveTableServiceUri(), credential, probe.ApplyTo(new TableClientOptions()));
             where = blobs.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         }
 
@@ -145,12 +145,5 @@ public static class StorageStartupCheck
     {
         var line = message.Split('\n', 2)[0].Trim().TrimEnd('.');
         return line.Length <= 200 ? line : line[..200];
-    }
-
-    private static T Configure<T>(T clientOptions, StorageOptions probe)
-        where T : Azure.Core.ClientOptions
-    {
-        probe.ApplyTo(clientOptions);
-        return clientOptions;
     }
 }
