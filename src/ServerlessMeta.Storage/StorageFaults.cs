@@ -37,9 +37,6 @@ public static class StorageFaults
                     return Describe(aggregate.InnerExceptions[^1], waited);
                 case RequestFailedException { Status: 401 or 403 }:
                     return "authentication failed (the account key or credential was refused)";
-                case RequestFailedException { Status: 404, ErrorCode: "ResourceNotFound" or "ContainerNotFound" or "TableNotFound" or "AccountNotFound" }:
-                case RequestFailedException { Status: 400 }:
-                    break;
                 case SocketException { SocketErrorCode: SocketError.ConnectionRefused }:
                 case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }:
                     return "endpoint unreachable (connection refused)";
@@ -58,8 +55,7 @@ public static class StorageFaults
         };
     }
 
+    /// <summary>"10 s", "1.5 s": whole seconds without decimals.</summary>
     internal static string Seconds(TimeSpan span) =>
-        span.TotalSeconds >= 1 && span.TotalSeconds == Math.Floor(span.TotalSeconds)
-            ? $"{span.TotalSeconds:0} s"
-            : $"{span.TotalSeconds:0.#} s";
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#} s");
 }
