@@ -70,7 +70,13 @@ public sealed class LocalServer : IAsyncDisposable
         var apiKey = generated ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_') : options.ApiKey!;
         LocalAzurite? azurite = null;
         var storage = options.StorageConnectionString;
-        if (string.IsNullOrWhiteSpace(storage))
+        if (storage is not null && string.IsNullOrWhiteSpace(storage))
+        {
+            // Set but empty is a mistake to report, not a reason to fall back to a private Azurite.
+            throw StorageStartupCheck.SetButEmpty();
+        }
+
+        if (storage is null)
         {
             azurite = await LocalAzurite.StartAsync().ConfigureAwait(false);
             storage = azurite.ConnectionString;
@@ -87,11 +93,10 @@ public sealed class LocalServer : IAsyncDisposable
                 [$"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}"] = options.MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
             builder.Configuration.AddInMemoryCollection(options.Settings);
-            if (azurite is null)
-            {
-                // Configured storage: fail now, in one line naming the setting, rather than at the first request.
-                await StorageStartupCheck.VerifyAsync(builder.Configuration, StorageOptions.DefaultSettingName, cancellationToken).ConfigureAwait(false);
-            }
+            // Configured storage: fail now, in one line naming the setting, rather than at the first request.
+            var storageOptions = azurite is null
+                ? await StorageStartupCheck.VerifyAsync(builder.Configuration, StorageOptions.DefaultSettingName, cancellationToken).ConfigureAwait(false)
+                : StorageOptions.FromConfiguration(builder.Configuration);
 
             if (options.TextEncoder is { } textEncoder)
             {
@@ -118,7 +123,7 @@ public sealed class LocalServer : IAsyncDisposable
                 ConnectionString = storage,
                 TaskHubName = options.TaskHubName,
                 WorkerId = $"{Environment.MachineName}:{Environment.ProcessId}",
-                StoragePolicy = StorageOptions.FromConfiguration(builder.Configuration),
+                StoragePolicy = storageOptions,
             };
             builder.AddServerlessMetaStorage();
             builder.Services.AddServerlessMetaApplication(o => o.WorkerId = engine.WorkerId);

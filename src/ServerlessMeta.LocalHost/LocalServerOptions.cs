@@ -11,7 +11,7 @@ public sealed class LocalServerOptions
     /// <summary>Loopback port to listen on; 0 picks a free one.</summary>
     public int Port { get; set; }
 
-    /// <summary>Storage connection string; null starts a private in-memory Azurite from the repository's node_modules.</summary>
+    /// <summary>Storage connection string; null starts a private in-memory Azurite from the repository's node_modules (an empty value is refused).</summary>
     public string? StorageConnectionString { get; set; }
 
     /// <summary>The key requests must carry in <c>x-functions-key</c> or <c>?code=</c>; null generates one.</summary>

@@ -22,7 +22,7 @@ public static class StorageStartupCheck
         var section = configuration.GetSection(settingName);
         if (section.Value is { } value && string.IsNullOrWhiteSpace(value) && !section.GetChildren().Any())
         {
-            throw new StorageConfigurationException($"{settingName} is set but empty: set it to a storage connection string (for example UseDevelopmentStorage=true), or unset it.");
+            throw SetButEmpty(settingName);
         }
 
         StorageOptions options;
@@ -40,6 +40,10 @@ public static class StorageStartupCheck
         await VerifyAsync(options, settingName, cancellationToken).ConfigureAwait(false);
         return options;
     }
+
+    /// <summary>The error of a storage setting that is set to an empty or blank value (an error, never a silent fallback).</summary>
+    public static StorageConfigurationException SetButEmpty(string settingName = StorageOptions.DefaultSettingName) =>
+        new($"{settingName} is set but empty: set it to a storage connection string (for example UseDevelopmentStorage=true), or unset it.");
 
     /// <summary>Checks <paramref name="options"/>: the connection string's shape, then one call per service.</summary>
     public static async Task VerifyAsync(StorageOptions options, string settingName = StorageOptions.DefaultSettingName, CancellationToken cancellationToken = default)

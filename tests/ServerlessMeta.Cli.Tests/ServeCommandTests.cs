@@ -216,6 +216,14 @@ public sealed partial class ServeCommandTests
     }
 
     [Fact]
+    public async Task The_local_host_refuses_an_empty_storage_setting_instead_of_starting_its_own_azurite()
+    {
+        var e = await Assert.ThrowsAsync<Storage.StorageConfigurationException>(() =>
+            LocalHost.LocalServer.StartAsync(new LocalHost.LocalServerOptions { Port = 0, StorageConnectionString = "  " }));
+        Assert.StartsWith("SMETA_STORAGE is set but empty", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verbose_start_up_errors_carry_the_stack_trace()
     {
         var error = new LineWriter();

@@ -61,7 +61,7 @@ internal static class ServeCommand
             var (output, error) = (parse.Out(), parse.Error());
             if (Environment.GetEnvironmentVariable(StorageVariable) is { } raw && string.IsNullOrWhiteSpace(raw))
             {
-                await error.WriteLineAsync($"smeta serve: {StorageVariable} is set but empty: set it to a storage connection string, or unset it to run a private Azurite.").ConfigureAwait(false);
+                await error.WriteLineAsync($"smeta serve: {Storage.StorageStartupCheck.SetButEmpty(StorageVariable).Message}").ConfigureAwait(false);
                 return 2;
             }
 
