@@ -61,21 +61,30 @@ public sealed class LocalAzurite : IDisposable
     public static async Task<LocalAzurite> StartAsync(bool persistent)
     {
         var script = Find() ?? await InstallAsync().ConfigureAwait(false);
-        var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        var directory = Directory.CreateTempSubdirectory("smeta-azurite-").FullName;
-        var azurite = new LocalAzurite(script, ports, directory, persistent);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await azurite.LaunchAsync().ConfigureAwait(false);
-            return azurite;
-        }
-        catch
-        {
-            azurite.Dispose();
-            throw;
+            // Free ports are found by binding port 0 and letting go, so another process (or an outgoing connection's
+            // ephemeral port) can take one before Azurite binds it: Azurite then exits at once, and fresh ports are tried.
+            var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+            listeners.ForEach(l => l.Start());
+            var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+            listeners.ForEach(l => l.Stop());
+            var directory = Directory.CreateTempSubdirectory("smeta-azurite-").FullName;
+            var azurite = new LocalAzurite(script, ports, directory, persistent);
+            try
+            {
+                await azurite.LaunchAsync().ConfigureAwait(false);
+                return azurite;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && azurite._process is { HasExited: true })
+            {
+                azurite.Dispose();
+            }
+            catch
+            {
+                azurite.Dispose();
+                throw;
+            }
         }
     }
 
