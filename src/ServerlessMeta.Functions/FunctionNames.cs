@@ -3,29 +3,12 @@ using ServerlessMeta.Orchestration;
 namespace ServerlessMeta.Functions;
 
 /// <summary>
-/// The names the Functions host knows the functions by (portal, logs, keys). The durable ones must equal
-/// the orchestrator and activity names, because the orchestrator calls activities by those names.
+/// The names the Functions host knows the timer and durable functions by (the HTTP functions take theirs from
+/// <see cref="Api.ApiRouteNames"/>). The durable ones must equal the orchestrator and activity names, because the
+/// orchestrator calls activities by those names.
 /// </summary>
 public static class FunctionNames
 {
-    public const string CreateCategory = "CreateCategory";
-    public const string ListCategories = "ListCategories";
-    public const string GetCategory = "GetCategory";
-    public const string Predict = "Predict";
-    public const string Feedback = "Feedback";
-    public const string AddExamples = "AddExamples";
-    public const string ListVersions = "ListVersions";
-    public const string DownloadModel = "DownloadModel";
-    public const string PromoteVersion = "PromoteVersion";
-
-    public const string StartPretraining = "StartPretraining";
-    public const string GetPretraining = "GetPretraining";
-    public const string TerminatePretraining = "TerminatePretraining";
-
-    public const string ListMetaModels = "ListMetaModels";
-
-    public const string Health = "Health";
-
     public const string RetrainingTimer = "RetrainingTimer";
 
     public const string PretrainingOrchestrator = Orchestration.PretrainingOrchestrator.Name;

@@ -1,9 +1,6 @@
 using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using ServerlessMeta.Application;
-using ServerlessMeta.Application.Categories;
-using ServerlessMeta.Functions;
+using ServerlessMeta.Api;
 using ServerlessMeta.Storage;
 
 var builder = FunctionsApplication.CreateBuilder(args);
@@ -11,8 +8,7 @@ builder.ConfigureFunctionsWebApplication();
 try
 {
     // SMETA_STORAGE is checked (parsed, then one call under a deadline) before anything else starts.
-    await StorageStartupCheck.VerifyAsync(builder.Configuration).ConfigureAwait(false);
-    builder.AddServerlessMeta();
+    await builder.AddServerlessMetaAsync().ConfigureAwait(false);
 }
 catch (StorageConfigurationException e)
 {
@@ -20,10 +16,5 @@ catch (StorageConfigurationException e)
     return 1;
 }
 
-var host = builder.Build();
-
-// Load libtorch and the text encoder now rather than in the first request (they cost about a second).
-CategoryService.WarmUp();
-host.Services.GetRequiredService<TextEncoders>().WarmUp();
-await host.RunAsync().ConfigureAwait(false);
+await builder.Build().RunAsync().ConfigureAwait(false);
 return 0;

@@ -6,8 +6,9 @@ using ServerlessMeta.Api;
 namespace ServerlessMeta.LocalHost;
 
 /// <summary>
-/// Function keys as the Functions host checks them: every <c>/api</c> route but health needs the key in
-/// header <c>x-functions-key</c> or in <c>?code=</c>; otherwise 401 problem+json. Compared in constant time.
+/// Function keys as the Functions host checks them: every <c>/api</c> request needs the key in header
+/// <c>x-functions-key</c> or in <c>?code=</c> (otherwise 401 problem+json), unless routing matched it to a route the
+/// route table marks <see cref="ApiAuthorization.Anonymous"/>. Compared in constant time. Runs after routing.
 /// </summary>
 internal sealed class FunctionKeyMiddleware(RequestDelegate next, string apiKey)
 {
@@ -17,9 +18,8 @@ internal sealed class FunctionKeyMiddleware(RequestDelegate next, string apiKey)
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var path = context.Request.Path;
-        if (!path.StartsWithSegments("/" + ApiRoutes.Prefix, StringComparison.OrdinalIgnoreCase)
-            || path.Equals("/" + ApiRoutes.Prefix + "/" + ApiRoutes.Health, StringComparison.OrdinalIgnoreCase))
+        if (!context.Request.Path.StartsWithSegments("/" + ApiRoutes.Prefix, StringComparison.OrdinalIgnoreCase)
+            || context.GetEndpoint()?.Metadata.GetMetadata<ApiRoute>() is { Authorization: ApiAuthorization.Anonymous })
         {
             await next(context).ConfigureAwait(false);
             return;

@@ -9,10 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ServerlessMeta.Api;
 using ServerlessMeta.Application;
-using ServerlessMeta.Application.Categories;
-using ServerlessMeta.Orchestration;
 using ServerlessMeta.Orchestration.Local;
-using ServerlessMeta.Storage;
 
 namespace ServerlessMeta.LocalHost;
 
@@ -68,20 +65,9 @@ public sealed class LocalServer : IAsyncDisposable
 
         var generated = string.IsNullOrEmpty(options.ApiKey);
         var apiKey = generated ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_') : options.ApiKey!;
-        LocalAzurite? azurite = null;
-        var storage = options.StorageConnectionString;
-        if (storage is not null && string.IsNullOrWhiteSpace(storage))
-        {
-            // Set but empty is a mistake to report, not a reason to fall back to a private Azurite.
-            throw StorageStartupCheck.SetButEmpty();
-        }
-
-        if (storage is null)
-        {
-            azurite = await LocalAzurite.StartAsync().ConfigureAwait(false);
-            storage = azurite.ConnectionString;
-        }
-
+        // No storage given: a private Azurite. Given (even blank: that is reported, not replaced): checked at set-up.
+        var azurite = options.StorageConnectionString is null ? await LocalAzurite.StartAsync().ConfigureAwait(false) : null;
+        var storage = azurite?.ConnectionString ?? options.StorageConnectionString!;
         WebApplication? app = null;
         LocalDurableWorker? worker = null;
         try
@@ -89,19 +75,15 @@ public sealed class LocalServer : IAsyncDisposable
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(LocalServer).Assembly.GetName().Name, Args = [] });
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                [StorageOptions.DefaultSettingName] = storage,
+                [ServerlessMetaHostExtensions.StorageSetting] = storage,
                 [$"{ApiOptions.SectionName}:{nameof(ApiOptions.MaxRequestBodyBytes)}"] = options.MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
             builder.Configuration.AddInMemoryCollection(options.Settings);
-            // Configured storage: fail now, in one line naming the setting, rather than at the first request.
-            var storageOptions = azurite is null
-                ? await StorageStartupCheck.VerifyAsync(builder.Configuration, StorageOptions.DefaultSettingName, cancellationToken).ConfigureAwait(false)
-                : StorageOptions.FromConfiguration(builder.Configuration);
-
             if (options.TextEncoder is { } textEncoder)
             {
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [TextFeaturesOptions.SettingName] = textEncoder });
             }
+
             builder.Logging.ClearProviders();
             if (options.Logging is { } logging)
             {
@@ -118,21 +100,17 @@ public sealed class LocalServer : IAsyncDisposable
                 kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBodyBytes * 2, 1024 * 1024);
             });
 
-            var engine = new LocalEngineOptions
+            // Configured storage: fail now, in one line naming the setting, rather than at the first request.
+            if (azurite is null)
             {
-                ConnectionString = storage,
-                TaskHubName = options.TaskHubName,
-                WorkerId = $"{Environment.MachineName}:{Environment.ProcessId}",
-                StoragePolicy = storageOptions,
-            };
-            builder.AddServerlessMetaStorage();
-            builder.Services.AddServerlessMetaApplication(o => o.WorkerId = engine.WorkerId);
-            builder.Services.AddServerlessMetaApi(o => o.MaxRequestBodyBytes = options.MaxRequestBodyBytes);
-            builder.AddServerlessMetaTelemetry();
-            builder.Services.AddOptions<RetrainingOptions>().BindConfiguration(RetrainingOptions.SectionName);
-            builder.Services.AddSingleton<RetrainingScheduler>();
-            builder.Services.AddSingleton(sp => new LocalDurableClient(engine, sp.GetRequiredService<ILoggerFactory>()));
-            builder.Services.AddSingleton<IPretrainingRuns>(sp => sp.GetRequiredService<LocalDurableClient>());
+                await builder.AddServerlessMetaAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                builder.AddServerlessMeta();
+            }
+
+            builder.Services.AddLocalDurableEngine(options.TaskHubName);
             if (!string.IsNullOrWhiteSpace(options.RetrainSchedule))
             {
                 builder.Services.AddSingleton(new RetrainingSchedule(options.RetrainSchedule));
@@ -140,11 +118,10 @@ public sealed class LocalServer : IAsyncDisposable
             }
 
             app = builder.Build();
+            app.UseRouting();
             app.UseMiddleware<FunctionKeyMiddleware>(apiKey);
             app.MapServerlessMetaApi();
 
-            CategoryService.WarmUp();
-            app.Services.GetRequiredService<TextEncoders>().WarmUp();
             worker = await LocalDurableWorker.StartAsync(app.Services.GetRequiredService<LocalDurableClient>(), app.Services, cancellationToken).ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();

@@ -13,23 +13,8 @@ namespace ServerlessMeta.Functions.Tests;
 /// </summary>
 public sealed partial class FunctionsMetadataTests
 {
-    public static TheoryData<string, string, string, string> HttpFunctions { get; } = new()
-    {
-        { FunctionNames.CreateCategory, "post", ApiRoutes.Categories, "Function" },
-        { FunctionNames.ListCategories, "get", ApiRoutes.Categories, "Function" },
-        { FunctionNames.GetCategory, "get", ApiRoutes.Category, "Function" },
-        { FunctionNames.Predict, "post", ApiRoutes.Predict, "Function" },
-        { FunctionNames.Feedback, "post", ApiRoutes.Feedback, "Function" },
-        { FunctionNames.AddExamples, "post", ApiRoutes.Examples, "Function" },
-        { FunctionNames.ListVersions, "get", ApiRoutes.Versions, "Function" },
-        { FunctionNames.DownloadModel, "get", ApiRoutes.VersionModel, "Function" },
-        { FunctionNames.PromoteVersion, "post", ApiRoutes.Promote, "Function" },
-        { FunctionNames.StartPretraining, "post", ApiRoutes.Pretraining, "Function" },
-        { FunctionNames.GetPretraining, "get", ApiRoutes.PretrainingRun, "Function" },
-        { FunctionNames.TerminatePretraining, "delete", ApiRoutes.PretrainingRun, "Function" },
-        { FunctionNames.ListMetaModels, "get", ApiRoutes.MetaModels, "Function" },
-        { FunctionNames.Health, "get", ApiRoutes.Health, "Anonymous" },
-    };
+    /// <summary>The API's route table (<see cref="ApiRoutes.All"/>), one row per route: name, method, template, authorisation.</summary>
+    public static TheoryData<string, string, string, string> HttpFunctions { get; } = RouteTable();
 
     [Theory]
     [MemberData(nameof(HttpFunctions))]
@@ -64,7 +49,8 @@ public sealed partial class FunctionsMetadataTests
         var anonymous = FunctionsMetadata.All.Values
             .Where(f => f.Bindings.Any(b => b.Type == "httpTrigger" && !string.Equals(b.AuthLevel, "Function", StringComparison.Ordinal)))
             .Select(f => f.Name);
-        Assert.Equal([FunctionNames.Health], anonymous);
+        Assert.Equal([ApiRouteNames.Health], anonymous);
+        Assert.Equal([ApiRouteNames.Health], ApiRoutes.All.Where(r => r.Authorization == ApiAuthorization.Anonymous).Select(r => r.Name));
     }
 
     [Fact]
@@ -119,7 +105,7 @@ public sealed partial class FunctionsMetadataTests
     [Fact]
     public void PretrainingRoutesGetADurableClient()
     {
-        foreach (var name in new[] { FunctionNames.StartPretraining, FunctionNames.GetPretraining, FunctionNames.TerminatePretraining })
+        foreach (var name in new[] { ApiRouteNames.StartPretraining, ApiRouteNames.GetPretraining, ApiRouteNames.TerminatePretraining })
         {
             Assert.Contains(FunctionsMetadata.Get(name).Bindings, b => b is { Type: "durableClient", Direction: "In" });
         }
@@ -128,12 +114,23 @@ public sealed partial class FunctionsMetadataTests
     [Fact]
     public void NoFunctionIsUnaccountedFor()
     {
-        var expected = HttpFunctions.Select(row => (string)row[0])
+        var expected = ApiRoutes.All.Select(r => r.Name)
             .Concat(PretrainingTasks.Orchestrators.Select(o => o.Name))
             .Concat(PretrainingTasks.Activities.Select(a => a.Name))
             .Append(FunctionNames.RetrainingTimer)
             .Order(StringComparer.Ordinal);
         Assert.Equal(expected, FunctionsMetadata.All.Keys.Order(StringComparer.Ordinal));
+    }
+
+    private static TheoryData<string, string, string, string> RouteTable()
+    {
+        var rows = new TheoryData<string, string, string, string>();
+        foreach (var route in ApiRoutes.All)
+        {
+            rows.Add(route.Name, route.Method.ToLowerInvariant(), route.Template, route.Authorization == ApiAuthorization.Anonymous ? "Anonymous" : "Function");
+        }
+
+        return rows;
     }
 
     /// <summary>The routes docs/api.md names as <c>`METHOD /api/route`</c>, route parameters anonymised.</summary>

@@ -7,7 +7,7 @@ namespace ServerlessMeta.Functions.Http;
 /// <summary>The health route, the only anonymous one: storage reachability and the serving meta-model.</summary>
 public sealed class HealthFunctions(ServerlessMetaApi api)
 {
-    [Function(FunctionNames.Health)]
+    [Function(ApiRouteNames.Health)]
     public Task<IResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = ApiRoutes.Health)] HttpRequest request,
         CancellationToken cancellationToken) =>

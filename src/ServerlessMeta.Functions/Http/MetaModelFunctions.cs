@@ -7,7 +7,7 @@ namespace ServerlessMeta.Functions.Http;
 /// <summary>The meta-model routes: the registered meta-models and their lineage.</summary>
 public sealed class MetaModelFunctions(ServerlessMetaApi api)
 {
-    [Function(FunctionNames.ListMetaModels)]
+    [Function(ApiRouteNames.ListMetaModels)]
     public Task<IResult> ListMetaModels(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = ApiRoutes.MetaModels)] HttpRequest request,
         CancellationToken cancellationToken) =>

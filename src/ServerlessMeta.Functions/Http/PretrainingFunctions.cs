@@ -9,14 +9,14 @@ namespace ServerlessMeta.Functions.Http;
 /// <summary>The pretraining routes: start, watch and terminate durable pretraining runs through the host's durable client.</summary>
 public sealed class PretrainingFunctions(ServerlessMetaApi api)
 {
-    [Function(FunctionNames.StartPretraining)]
+    [Function(ApiRouteNames.StartPretraining)]
     public Task<IResult> StartPretraining(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = ApiRoutes.Pretraining)] HttpRequest request,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
         api.StartPretrainingAsync(request, new DurableTaskClientRuns(client), cancellationToken);
 
-    [Function(FunctionNames.GetPretraining)]
+    [Function(ApiRouteNames.GetPretraining)]
     public Task<IResult> GetPretraining(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = ApiRoutes.PretrainingRun)] HttpRequest request,
         [DurableClient] DurableTaskClient client,
@@ -24,7 +24,7 @@ public sealed class PretrainingFunctions(ServerlessMetaApi api)
         CancellationToken cancellationToken) =>
         api.GetPretrainingAsync(request, new DurableTaskClientRuns(client), instanceId, cancellationToken);
 
-    [Function(FunctionNames.TerminatePretraining)]
+    [Function(ApiRouteNames.TerminatePretraining)]
     public Task<IResult> TerminatePretraining(
         [HttpTrigger(AuthorizationLevel.Function, "delete", Route = ApiRoutes.PretrainingRun)] HttpRequest request,
         [DurableClient] DurableTaskClient client,
