@@ -3,8 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace ServerlessMeta.Api;
 
-/// <summary>JSON of the API: camelCase, strict numbers (no numbers in strings, no NaN), unknown members ignored.</summary>
-internal static class ApiJson
+/// <summary>
+/// JSON of the API: camelCase, strict numbers (no numbers in strings, no NaN), unknown members ignored, enums as
+/// camelCase strings. The server writes and reads with it; a client reading the response records should too.
+/// </summary>
+public static class ApiJson
 {
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServerlessMeta.Api.Contracts;
 using ServerlessMeta.Application;
 using ServerlessMeta.Application.Categories;
 using ServerlessMeta.Learning;
@@ -43,7 +44,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     public Task<IResult> ListCategoriesAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var list = await categories.ListAsync(cancellationToken).ConfigureAwait(false);
-        return Json(new { items = list.Select(CategoryView) }, StatusCodes.Status200OK);
+        return Json(new ItemList<CategoryResponse>([.. list.Select(CategoryView)]), StatusCodes.Status200OK);
     });
 
     public Task<IResult> GetCategoryAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
@@ -157,7 +158,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         var statusUri = StatusUri(request, instanceId);
         request.HttpContext.Response.Headers.Location = statusUri;
         LogPretrainingStarted(logger, instanceId, plan.Algorithm, plan.Rounds);
-        return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
+        return Json(new PretrainingAccepted(instanceId, statusUri), StatusCodes.Status202Accepted);
     });
 
     public Task<IResult> GetPretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
@@ -180,26 +181,21 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
         var statusUri = StatusUri(request, instanceId);
         request.HttpContext.Response.Headers.Location = statusUri;
-        return Json(new { instanceId, statusUri }, StatusCodes.Status202Accepted);
+        return Json(new PretrainingAccepted(instanceId, statusUri), StatusCodes.Status202Accepted);
     });
 
     public Task<IResult> ListMetaModelsAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var versions = await categories.ListMetaModelsAsync(cancellationToken).ConfigureAwait(false);
-        return Json(new
-        {
-            items = versions.Select((v, i) => new
-            {
-                version = v.Version,
-                algorithm = v.Algorithm,
-                createdAt = v.CreatedAt,
-                metrics = v.Metrics,
-                lineage = new { pretrainingRunId = v.PretrainingRunId, dataSnapshotId = v.DataSnapshotId, iterations = v.Iterations, hyperparameters = v.Hyperparameters },
-                serving = i == 0,
-                size = v.Size,
-                sha256 = v.Sha256,
-            }),
-        }, StatusCodes.Status200OK);
+        return Json(new ItemList<MetaModelResponse>([.. versions.Select((v, i) => new MetaModelResponse(
+            v.Version,
+            v.Algorithm,
+            v.CreatedAt,
+            v.Metrics,
+            new MetaModelLineage(v.PretrainingRunId, v.DataSnapshotId, v.Iterations, v.Hyperparameters),
+            Serving: i == 0,
+            v.Size,
+            v.Sha256))]), StatusCodes.Status200OK);
     });
 
     public Task<IResult> HealthAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, _options.HealthTimeout, async deadline =>
@@ -216,14 +212,14 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
             health = new HealthReport(false, $"storage: no answer within {Seconds(_options.HealthTimeout)}", null, null, CategoryService.BuildVersion);
         }
 
-        return Json(new
-        {
-            status = health.StorageReachable ? "healthy" : "unhealthy",
-            storage = new { reachable = health.StorageReachable, error = health.StorageError },
-            servingMetaModel = health.ServingMetaModelVersion is { } v ? new { version = v, algorithm = health.ServingMetaModelAlgorithm } : null,
-            buildVersion = health.BuildVersion,
-            time = time.GetUtcNow(),
-        }, health.StorageReachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return Json(
+            new HealthResponse(
+                health.StorageReachable ? "healthy" : "unhealthy",
+                new StorageHealth(health.StorageReachable, health.StorageError),
+                health.ServingMetaModelVersion is { } v ? new ServingMetaModel(v, health.ServingMetaModelAlgorithm) : null,
+                health.BuildVersion,
+                time.GetUtcNow()),
+            health.StorageReachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     });
 
     /// <summary>The absolute URI of a pretraining run's status route.</summary>
@@ -252,17 +248,8 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return metrics;
     }
 
-    private static object CategoryView(CategoryInfo c) => new
-    {
-        categoryId = c.Id,
-        labels = c.Labels,
-        exampleCount = c.ExampleCount,
-        servingVersion = c.ServingVersion,
-        latestVersion = c.LatestVersion,
-        createdAt = c.CreatedAt,
-        labelCounts = c.LabelCounts,
-        featureCount = c.FeatureCount,
-    };
+    private static CategoryResponse CategoryView(CategoryInfo c) =>
+        new(c.Id, c.Labels, c.ExampleCount, c.ServingVersion, c.LatestVersion, c.CreatedAt, c.LabelCounts, c.FeatureCount);
 
     private static string Id(string id)
     {

@@ -9,6 +9,8 @@ using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.LocalHost;
 using ServerlessMeta.Orchestration.Local;
+using ServerlessMeta.Api.Contracts;
+using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Cli.Benchmarks;
 
@@ -90,7 +92,7 @@ internal static class ApiBenchmark
             var stored = await SyntheticUpload.IngestAsync(client, history, string.Empty, 2, cancellationToken).ConfigureAwait(false);
             Say($"ingested {history.Count} categories ({stored:N0} examples) in {clock.Elapsed.TotalSeconds:F1} s; pretraining protonet, {rounds} rounds...");
             clock.Restart();
-            var started = await client.PostAsync<PretrainingStarted>("api/pretraining", new JsonObject
+            var started = await client.PostAsync<PretrainingAccepted>("api/pretraining", new JsonObject
             {
                 ["runId"] = tag + "-pretraining",
                 ["algorithm"] = "protonet",
@@ -135,7 +137,7 @@ internal static class ApiBenchmark
         }
 
         var firstCreateClock = Stopwatch.StartNew();
-        var target = await api.PostAsync<CategoryModelResponse>("api/categories", CreateBody(0), cancellationToken).ConfigureAwait(false);
+        var target = await api.PostAsync<CategoryModelResult>("api/categories", CreateBody(0), cancellationToken).ConfigureAwait(false);
         var firstCreateMs = firstCreateClock.Elapsed.TotalMilliseconds;
         var targetLabels = bench[0].Labels.Take(Ways).ToHashSet(StringComparer.Ordinal);
         var pool = shortTexts is not null
@@ -149,22 +151,22 @@ internal static class ApiBenchmark
         }
         var predictPath = $"api/categories/{ApiClient.Escape(target.CategoryId ?? string.Empty)}/predict";
         var firstPredictClock = Stopwatch.StartNew();
-        await api.PostAsync<PredictResponse>(predictPath, new PredictRequest(Batch(1, 0)), cancellationToken).ConfigureAwait(false);
+        await api.PostAsync<PredictionResult>(predictPath, new PredictRequest(Batch(1, 0)), cancellationToken).ConfigureAwait(false);
         var firstPredictMs = firstPredictClock.Elapsed.TotalMilliseconds;
         Say($"cold start: ready in {readyMs:F0} ms; first create {firstCreateMs:F1} ms, first predict {firstPredictMs:F1} ms (meta-model {(target.MetaModelVersion?.ToString(CultureInfo.InvariantCulture) ?? "none")})");
 
         // 3. Warm-up, then the measured phases.
         if (warmup > 0)
         {
-            await MeasureAsync(warmup, concurrency, i => api.PostAsync<CategoryModelResponse>("api/categories", CreateBody(requests + i + 1), cancellationToken)).ConfigureAwait(false);
-            await MeasureAsync(warmup, concurrency, _ => api.PostAsync<PredictResponse>(predictPath, new PredictRequest(Batch(1, 3)), cancellationToken)).ConfigureAwait(false);
-            await MeasureAsync(warmup, concurrency, _ => api.PostAsync<PredictResponse>(predictPath, new PredictRequest(Batch(256, 7)), cancellationToken)).ConfigureAwait(false);
+            await MeasureAsync(warmup, concurrency, i => api.PostAsync<CategoryModelResult>("api/categories", CreateBody(requests + i + 1), cancellationToken)).ConfigureAwait(false);
+            await MeasureAsync(warmup, concurrency, _ => api.PostAsync<PredictionResult>(predictPath, new PredictRequest(Batch(1, 3)), cancellationToken)).ConfigureAwait(false);
+            await MeasureAsync(warmup, concurrency, _ => api.PostAsync<PredictionResult>(predictPath, new PredictRequest(Batch(256, 7)), cancellationToken)).ConfigureAwait(false);
         }
 
-        var serverTimings = new List<WireTimings>();
+        var serverTimings = new List<AdaptationTimings>();
         var creates = await MeasureAsync(requests, concurrency, async i =>
         {
-            var result = await api.PostAsync<CategoryModelResponse>("api/categories", CreateBody(i + 1), cancellationToken).ConfigureAwait(false);
+            var result = await api.PostAsync<CategoryModelResult>("api/categories", CreateBody(i + 1), cancellationToken).ConfigureAwait(false);
             if (result.Timings is { } timings)
             {
                 lock (serverTimings)
@@ -175,12 +177,12 @@ internal static class ApiBenchmark
 
             return result;
         }).ConfigureAwait(false);
-        double ServerP50(Func<WireTimings, double?> phase) => Math.Round(Percentile([.. serverTimings.Select(phase).OfType<double>()], 50), 2);
+        double ServerP50(Func<AdaptationTimings, double?> phase) => Math.Round(Percentile([.. serverTimings.Select(phase).OfType<double>()], 50), 2);
         Say($"create: {requests} requests in {creates.Seconds:F1} s");
         var singles = Enumerable.Range(0, requests).Select(_ => new PredictRequest(Batch(1, 3))).ToArray();
         var fulls = Enumerable.Range(0, requests).Select(_ => new PredictRequest(Batch(256, 7))).ToArray();
-        var predictOne = await MeasureAsync(requests, concurrency, i => api.PostAsync<PredictResponse>(predictPath, singles[i], cancellationToken)).ConfigureAwait(false);
-        var predictFull = await MeasureAsync(requests, concurrency, i => api.PostAsync<PredictResponse>(predictPath, fulls[i], cancellationToken)).ConfigureAwait(false);
+        var predictOne = await MeasureAsync(requests, concurrency, i => api.PostAsync<PredictionResult>(predictPath, singles[i], cancellationToken)).ConfigureAwait(false);
+        var predictFull = await MeasureAsync(requests, concurrency, i => api.PostAsync<PredictionResult>(predictPath, fulls[i], cancellationToken)).ConfigureAwait(false);
 
         // Resident memory over many predicts of new items (the first tenth warms up; the rest must not grow it).
         Dictionary<string, object?>? rss = null;
@@ -188,9 +190,9 @@ internal static class ApiBenchmark
         {
             var warm = Math.Max(1, rssPredicts / 10);
             var requestsForRss = Enumerable.Range(0, rssPredicts).Select(_ => new PredictRequest(Batch(1, 11))).ToArray();
-            await MeasureAsync(warm, concurrency, i => api.PostAsync<PredictResponse>(predictPath, requestsForRss[i], cancellationToken)).ConfigureAwait(false);
+            await MeasureAsync(warm, concurrency, i => api.PostAsync<PredictionResult>(predictPath, requestsForRss[i], cancellationToken)).ConfigureAwait(false);
             var before = SettledRss();
-            await MeasureAsync(rssPredicts - warm, concurrency, i => api.PostAsync<PredictResponse>(predictPath, requestsForRss[warm + i], cancellationToken)).ConfigureAwait(false);
+            await MeasureAsync(rssPredicts - warm, concurrency, i => api.PostAsync<PredictionResult>(predictPath, requestsForRss[warm + i], cancellationToken)).ConfigureAwait(false);
             var after = SettledRss();
             var growth = (after - before) / before;
             rss = new Dictionary<string, object?>

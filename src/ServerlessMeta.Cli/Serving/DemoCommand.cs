@@ -8,6 +8,9 @@ using ServerlessMeta.Learning.Featurization;
 using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.LocalHost;
+using ServerlessMeta.Api.Contracts;
+using ServerlessMeta.Application.Categories;
+using ServerlessMeta.Orchestration;
 
 namespace ServerlessMeta.Cli.Serving;
 
@@ -111,7 +114,7 @@ internal static class DemoCommand
         }).ToList();
         foreach (var row in rows)
         {
-            (row.Scratch, row.ScratchMs) = await TimedAsync(() => client.PostAsync<CategoryModelResponse>(
+            (row.Scratch, row.ScratchMs) = await TimedAsync(() => client.PostAsync<CategoryModelResult>(
                 "api/categories", new CreateCategoryRequest(row.Id + "-scratch", [.. row.Support.Select(SyntheticUpload.Example)]), cancellationToken)).ConfigureAwait(false);
             if (row.Scratch.MetaModelVersion is not null)
             {
@@ -136,7 +139,7 @@ internal static class DemoCommand
             ["validationInterval"] = Math.Max(1, rounds / 6),
         };
         phase.Restart();
-        var started = await client.PostAsync<PretrainingStarted>("api/pretraining", plan, cancellationToken).ConfigureAwait(false);
+        var started = await client.PostAsync<PretrainingAccepted>("api/pretraining", plan, cancellationToken).ConfigureAwait(false);
         var instanceId = started.InstanceId ?? throw new InvalidDataException("POST /api/pretraining answered without an instanceId.");
         Say($"pretraining {instanceId}: protonet, {rounds} rounds x {LocalSteps} local steps, {MetaBatchSize} tasks per round on {Shards} shards (POST /api/pretraining)");
         var interactive = json ? !Console.IsErrorRedirected && log == Console.Error : !Console.IsOutputRedirected && log == Console.Out;
@@ -145,7 +148,7 @@ internal static class DemoCommand
         Say(PretrainingWatcher.Describe(run) + $" ({pretrainSeconds:F1} s)");
         if (run.RuntimeStatus != "Completed")
         {
-            await parse.Error().WriteLineAsync($"smeta demo: pretraining ended {run.RuntimeStatus}; {run.FailureText}").ConfigureAwait(false);
+            await parse.Error().WriteLineAsync($"smeta demo: pretraining ended {run.RuntimeStatus}; {run.Failure}").ConfigureAwait(false);
             return 1;
         }
 
@@ -155,11 +158,11 @@ internal static class DemoCommand
         phase.Restart();
         foreach (var row in rows)
         {
-            (row.Meta, row.MetaMs) = await TimedAsync(() => client.PostAsync<CategoryModelResponse>(
+            (row.Meta, row.MetaMs) = await TimedAsync(() => client.PostAsync<CategoryModelResult>(
                 "api/categories", new CreateCategoryRequest(row.Id, [.. row.Support.Select(SyntheticUpload.Example)]), cancellationToken)).ConfigureAwait(false);
             row.ScratchAccuracy = await SyntheticUpload.AccuracyAsync(client, row.Id + "-scratch", 1, row.HeldOut, cancellationToken).ConfigureAwait(false);
             row.MetaAccuracy = await SyntheticUpload.AccuracyAsync(client, row.Id, 1, row.HeldOut, cancellationToken).ConfigureAwait(false);
-            (row.Feedback, row.FeedbackMs) = await TimedAsync(() => client.PostAsync<CategoryModelResponse>(
+            (row.Feedback, row.FeedbackMs) = await TimedAsync(() => client.PostAsync<CategoryModelResult>(
                 $"api/categories/{ApiClient.Escape(row.Id)}/feedback", new ExamplesRequest([.. row.FeedbackExamples.Select(SyntheticUpload.Example)]), cancellationToken)).ConfigureAwait(false);
             row.FeedbackAccuracy = await SyntheticUpload.AccuracyAsync(client, row.Id, null, row.HeldOut, cancellationToken).ConfigureAwait(false);
             var versions = await client.GetAsync($"api/categories/{ApiClient.Escape(row.Id)}/versions", cancellationToken).ConfigureAwait(false);
@@ -205,7 +208,7 @@ internal static class DemoCommand
         return 0;
     }
 
-    private static void PrintTable(TextWriter output, List<Row> rows, PretrainingRunResponse run, double start, double ingest, double pretrain, double categories, TimeSpan total)
+    private static void PrintTable(TextWriter output, List<Row> rows, PretrainingRunStatus run, double start, double ingest, double pretrain, double categories, TimeSpan total)
     {
         output.WriteLine();
         output.WriteLine($"New categories, {Shots} examples per label; accuracy on held-out items (POST /predict):");
@@ -245,7 +248,7 @@ internal static class DemoCommand
             $"create latency (client side): without meta-model {rows.Average(r => r.ScratchMs):F0} ms, with {rows.Average(r => r.MetaMs):F0} ms; feedback {rows.Average(r => r.FeedbackMs):F0} ms"));
     }
 
-    private static object Report(List<Row> rows, PretrainingRunResponse run, double start, double ingest, double pretrain, double categories, double total, int historyCount, long examples, long seed, int rounds,
+    private static object Report(List<Row> rows, PretrainingRunStatus run, double start, double ingest, double pretrain, double categories, double total, int historyCount, long examples, long seed, int rounds,
         string textEncoder, (double Hashed, double Encoder, int Episodes, int Categories)? realText) => new
     {
         demo = "smeta",
@@ -322,15 +325,15 @@ internal static class DemoCommand
 
         public List<LabelledItem> HeldOut { get; } = heldOut;
 
-        public CategoryModelResponse? Scratch { get; set; }
+        public CategoryModelResult? Scratch { get; set; }
 
         public double ScratchMs { get; set; }
 
-        public CategoryModelResponse? Meta { get; set; }
+        public CategoryModelResult? Meta { get; set; }
 
         public double MetaMs { get; set; }
 
-        public CategoryModelResponse? Feedback { get; set; }
+        public CategoryModelResult? Feedback { get; set; }
 
         public double FeedbackMs { get; set; }
 

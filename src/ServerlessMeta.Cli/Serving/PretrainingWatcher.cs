@@ -1,9 +1,11 @@
+using ServerlessMeta.Orchestration;
+
 namespace ServerlessMeta.Cli.Serving;
 
 /// <summary>Polls <c>GET /api/pretraining/{id}</c> until the run is no longer Pending or Running.</summary>
 internal static class PretrainingWatcher
 {
-    public static async Task<PretrainingRunResponse> WaitAsync(ApiClient client, string instanceId, ProgressBar? bar, TimeSpan interval, CancellationToken cancellationToken)
+    public static async Task<PretrainingRunStatus> WaitAsync(ApiClient client, string instanceId, ProgressBar? bar, TimeSpan interval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var path = "api/pretraining/" + ApiClient.Escape(instanceId);
@@ -11,9 +13,9 @@ internal static class PretrainingWatcher
         {
             while (true)
             {
-                var status = await client.GetAsync<PretrainingRunResponse>(path, cancellationToken).ConfigureAwait(false);
+                var status = await client.GetAsync<PretrainingRunStatus>(path, cancellationToken).ConfigureAwait(false);
                 bar?.Update(status);
-                if (!status.IsActive)
+                if (!PretrainingWatcher.IsActive(status))
                 {
                     return status;
                 }
@@ -27,13 +29,17 @@ internal static class PretrainingWatcher
         }
     }
 
+    /// <summary>True while the run is Pending or Running (or reported no status yet).</summary>
+    public static bool IsActive(PretrainingRunStatus status) =>
+        status.RuntimeStatus is null or PretrainingRunStatus.Pending or PretrainingRunStatus.Running;
+
     /// <summary>One line about a finished run: its status, whether its meta-model is served, and its test figures.</summary>
-    public static string Describe(PretrainingRunResponse status)
+    public static string Describe(PretrainingRunStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
         if (status.RuntimeStatus != "Completed")
         {
-            return $"pretraining run {status.InstanceId} {status.RuntimeStatus?.ToLowerInvariant()}{(status.FailureText is { } f ? ": " + f : string.Empty)}";
+            return $"pretraining run {status.InstanceId} {status.RuntimeStatus?.ToLowerInvariant()}{(status.Failure is { } f ? ": " + f : string.Empty)}";
         }
 
         var output = status.Output;

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Cli.Serving;
 
@@ -67,7 +68,7 @@ internal static class RouteCommands
             var (created, appended) = (0, 0L);
             foreach (var (id, examples) in groups)
             {
-                IngestResponse? last = null;
+                IngestResult? last = null;
                 var wasCreated = false;
                 var sent = 0L;
                 foreach (var chunk in Batches(examples, parse.GetValue(batch), MaxBatchBytes))
@@ -79,7 +80,7 @@ internal static class RouteCommands
                         output.WriteJson(node);
                     }
 
-                    last = node?.Deserialize<IngestResponse>(ApiClient.Json);
+                    last = node?.Deserialize<IngestResult>(ApiClient.Json);
                     wasCreated |= last?.Created == true;
                     sent += last?.Appended ?? chunk.Count;
                 }
@@ -288,7 +289,7 @@ internal static class RouteCommands
                     continue;
                 }
 
-                var response = node?.Deserialize<PredictResponse>(ApiClient.Json) ?? throw new InvalidDataException($"{path}: empty response.");
+                var response = node?.Deserialize<PredictionResult>(ApiClient.Json) ?? throw new InvalidDataException($"{path}: empty response.");
                 answeredVersion = response.Version;
                 if (response.Warning is { } warning && warnings.Add(warning))
                 {
@@ -472,14 +473,14 @@ internal static class RouteCommands
             return;
         }
 
-        var model = node?.Deserialize<CategoryModelResponse>(ApiClient.Json) ?? throw new InvalidDataException("The service answered with an empty body.");
+        var model = node?.Deserialize<CategoryModelResult>(ApiClient.Json) ?? throw new InvalidDataException("The service answered with an empty body.");
         foreach (var line in DescribeModel(model))
         {
             output.WriteLine(line);
         }
     }
 
-    public static IEnumerable<string> DescribeModel(CategoryModelResponse model)
+    public static IEnumerable<string> DescribeModel(CategoryModelResult model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var labels = model.Labels ?? [];

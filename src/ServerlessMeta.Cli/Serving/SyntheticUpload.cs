@@ -1,5 +1,6 @@
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Tasks;
+using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Cli.Serving;
 
@@ -32,7 +33,7 @@ internal static class SyntheticUpload
             var examples = category.Items.Select(Example).ToList();
             foreach (var chunk in examples.Chunk(1000))
             {
-                var response = await client.PostAsync<IngestResponse>($"api/categories/{ApiClient.Escape(idPrefix + category.CategoryId)}/examples", new ExamplesRequest(chunk), token).ConfigureAwait(false);
+                var response = await client.PostAsync<IngestResult>($"api/categories/{ApiClient.Escape(idPrefix + category.CategoryId)}/examples", new ExamplesRequest(chunk), token).ConfigureAwait(false);
                 Interlocked.Add(ref stored, response.Appended);
             }
         }).ConfigureAwait(false);
@@ -67,7 +68,7 @@ internal static class SyntheticUpload
         var offset = 0;
         foreach (var chunk in items.Chunk(10_000))
         {
-            var response = await client.PostAsync<PredictResponse>(
+            var response = await client.PostAsync<PredictionResult>(
                 $"api/categories/{ApiClient.Escape(categoryId)}/predict", new PredictRequest([.. chunk.Select(Item)], version), cancellationToken).ConfigureAwait(false);
             var predictions = response.Predictions ?? [];
             if (predictions.Count != chunk.Length)

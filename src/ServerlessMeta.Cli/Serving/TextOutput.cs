@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ServerlessMeta.Orchestration;
 
 namespace ServerlessMeta.Cli.Serving;
 
@@ -73,7 +74,7 @@ internal sealed class ProgressBar
     private bool _open;
 
     private readonly int? _plannedRounds;
-    private PretrainingProgress? _lastProgress;
+    private PretrainingStatus? _lastProgress;
 
     /// <param name="writer">Where to draw.</param>
     /// <param name="interactive">True on a terminal: redraw one line in place.</param>
@@ -85,7 +86,7 @@ internal sealed class ProgressBar
         _plannedRounds = plannedRounds;
     }
 
-    public void Update(PretrainingRunResponse status)
+    public void Update(PretrainingRunStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
 
@@ -94,7 +95,7 @@ internal sealed class ProgressBar
         _lastProgress = progress;
         var round = progress?.Round ?? 0;
         var rounds = Math.Max(1, progress?.Rounds ?? _plannedRounds ?? 1);
-        var phase = !status.IsActive ? status.RuntimeStatus?.ToLowerInvariant() ?? "done" : progress?.Phase ?? status.RuntimeStatus?.ToLowerInvariant() ?? "pending";
+        var phase = !PretrainingWatcher.IsActive(status) ? status.RuntimeStatus?.ToLowerInvariant() ?? "done" : progress?.Phase ?? status.RuntimeStatus?.ToLowerInvariant() ?? "pending";
         var fraction = Math.Clamp((double)round / rounds, 0, 1);
         var filled = (int)Math.Round(fraction * Width);
         var text = new StringBuilder();
@@ -111,7 +112,7 @@ internal sealed class ProgressBar
         }
 
         text.Append("  ").Append(TextOutput.Duration(DateTimeOffset.UtcNow - _started));
-        if (progress?.Eta is { } eta && status.IsActive)
+        if (progress?.Eta is { } eta && PretrainingWatcher.IsActive(status))
         {
             var left = eta - DateTimeOffset.UtcNow;
             text.Append(left > TimeSpan.Zero ? $"  eta {TextOutput.Duration(left)}" : string.Empty);

@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using ServerlessMeta.Application.Categories;
 
 namespace ServerlessMeta.Api.IntegrationTests.Infrastructure;
 
@@ -16,53 +18,52 @@ internal static class ModelResults
     {
         ArgumentNullException.ThrowIfNull(body);
         var text = Expect.Describe(body);
-        Assert.True(body.Str("categoryId") == categoryId, $"categoryId: {text}");
-        Assert.True(body.Int("version") == version, $"Expected version {version}: {text}");
-        Assert.True(body.NullableInt("metaModelVersion") == metaModelVersion, $"Expected metaModelVersion {metaModelVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}: {text}");
-        Assert.False(string.IsNullOrWhiteSpace(body.Str("algorithm")), text);
+        Assert.True(body.ContainsKey("note"), $"The body should carry \"note\" (null or a string): {text}");
+        var result = body.Deserialize<CategoryModelResult>(ApiJson.Options);
+        Assert.True(result is { Labels: not null, Metrics: not null, Timings: not null }, $"Not a create/feedback body: {text}");
+        Assert.True(result.CategoryId == categoryId, $"categoryId: {text}");
+        Assert.True(result.Version == version, $"Expected version {version}: {text}");
+        Assert.True(result.MetaModelVersion == metaModelVersion, $"Expected metaModelVersion {metaModelVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}: {text}");
+        Assert.False(string.IsNullOrWhiteSpace(result.Algorithm), text);
         var expectedLabels = labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        Assert.True(expectedLabels.SequenceEqual(body.Strings("labels").Order(StringComparer.Ordinal)), $"Expected labels {string.Join(",", expectedLabels)}: {text}");
-        Assert.True(body.Strings("labels").Distinct(StringComparer.Ordinal).Count() == expectedLabels.Count, $"Labels repeated: {text}");
+        Assert.True(expectedLabels.SequenceEqual(result.Labels.Order(StringComparer.Ordinal)), $"Expected labels {string.Join(",", expectedLabels)}: {text}");
+        Assert.True(result.Labels.Distinct(StringComparer.Ordinal).Count() == expectedLabels.Count, $"Labels repeated: {text}");
 
-        var metrics = body.Obj("metrics");
-        Assert.True(metrics.Int("examples") == examples, $"Expected metrics.examples {examples}: {text}");
-        metrics.Fraction("supportAccuracy");
-        var chosen = metrics.Str("chosen");
+        var metrics = result.Metrics;
+        Assert.True(metrics.Examples == examples, $"Expected metrics.examples {examples}: {text}");
+        Assert.InRange(metrics.SupportAccuracy, 0, 1);
+        var chosen = metrics.Chosen;
         Assert.True(chosen is "meta-model" or "from-scratch" or "nearest-centroid", $"metrics.chosen: {text}");
         Assert.True(metaModelVersion is null ? chosen != "meta-model" : chosen != "from-scratch", $"metrics.chosen '{chosen}' does not fit metaModelVersion {metaModelVersion}: {text}");
-        Assert.True(metrics.Int("adaptationSteps") >= 0, text);
+        Assert.True(metrics.AdaptationSteps >= 0, text);
         if (chosen == "nearest-centroid")
         {
-            Assert.True(metrics.Int("adaptationSteps") == 0, $"Nearest centroid takes no adaptation steps: {text}");
+            Assert.True(metrics.AdaptationSteps == 0, $"Nearest centroid takes no adaptation steps: {text}");
         }
 
         // With 2 or more examples of every label there is a held-out estimate, meta-model vs nearest centroid:
         // stratified k-fold cross-validation with k = min(5, fewest examples of a label).
-        if (metrics.NullableStr("estimate") is { } estimate)
-        {
-            var folds = metrics.Int("folds");
-            var meta = metrics.Fraction("metaModelAccuracy");
-            var baseline = metrics.Fraction("baselineAccuracy");
-            var estimated = metrics.Fraction("estimatedAccuracy");
-            Assert.True(estimate == $"{folds}-fold cross-validation" && folds is >= 2 and <= 5 && folds <= examples, $"docs/api.md: the estimate is stratified k-fold with k = min(5, fewest examples of a label); got '{estimate}', folds {folds}: {text}");
-            Assert.True(Math.Abs(estimated - Math.Max(meta, baseline)) < 1e-9, $"The stored model should be the better of the two estimates: {text}");
-            Assert.True(chosen == "nearest-centroid" ? baseline >= meta : meta >= baseline, $"metrics.chosen '{chosen}' is not the better one: {text}");
-            Assert.True(chosen == "nearest-centroid" == (body.Str("algorithm") == "nearest-centroid"), $"algorithm vs chosen: {text}");
-        }
-        else
+        if (metrics is not { Estimate: not null, Folds: { } folds, MetaModelAccuracy: { } meta, BaselineAccuracy: { } baseline, EstimatedAccuracy: { } estimated })
         {
             Assert.Fail($"Every test sends 2 or more examples of every label, so an estimate is expected: {text}");
+            return;
         }
 
-        var timings = body.Obj("timings");
-        var total = timings.Dbl("totalMs");
-        foreach (var phase in new[] { "loadMs", "adaptMs", "estimateMs", "storeMs" })
+        Assert.True(metrics.Estimate == $"{folds}-fold cross-validation" && folds is >= 2 and <= 5 && folds <= examples, $"docs/api.md: the estimate is stratified k-fold with k = min(5, fewest examples of a label); got '{metrics.Estimate}', folds {folds}: {text}");
+        foreach (var fraction in new[] { meta, baseline, estimated })
         {
-            var ms = timings.Dbl(phase);
-            Assert.True(ms >= 0 && ms <= total + 1, $"timings.{phase} = {ms} should be within [0, totalMs = {total}]: {text}");
+            Assert.InRange(fraction, 0, 1);
         }
 
-        Assert.True(body.AsObject().ContainsKey("note"), $"The body should carry \"note\" (null or a string): {text}");
+        Assert.True(Math.Abs(estimated - Math.Max(meta, baseline)) < 1e-9, $"The stored model should be the better of the two estimates: {text}");
+        Assert.True(chosen == "nearest-centroid" ? baseline >= meta : meta >= baseline, $"metrics.chosen '{chosen}' is not the better one: {text}");
+        Assert.True(chosen == "nearest-centroid" == (result.Algorithm == "nearest-centroid"), $"algorithm vs chosen: {text}");
+
+        var timings = result.Timings;
+        foreach (var (phase, ms) in new[] { ("loadMs", timings.LoadMs), ("adaptMs", timings.AdaptMs), ("estimateMs", timings.EstimateMs), ("storeMs", timings.StoreMs) })
+        {
+            Assert.True(ms >= 0 && ms <= timings.TotalMs + 1, $"timings.{phase} = {ms} should be within [0, totalMs = {timings.TotalMs}]: {text}");
+        }
     }
 
     /// <summary>A model download: SMETAMDL file of exactly the listed size and SHA-256, sealed by its own trailing SHA-256; returns its header.</summary>

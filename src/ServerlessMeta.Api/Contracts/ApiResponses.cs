@@ -1,0 +1,71 @@
+namespace ServerlessMeta.Api.Contracts;
+
+// The response bodies of docs/api.md, the one declaration the server writes and the smeta client and the tests read
+// (with ApiJson.Options: camelCase). Bodies that are an application result as it is are that result's type:
+// create and feedback answer CategoryModelResult, predict PredictionResult, ingest IngestResult
+// (ServerlessMeta.Application.Categories), and a pretraining run's status PretrainingRunStatus
+// (ServerlessMeta.Orchestration).
+
+/// <summary>A list route's body: <c>{ "items": [...] }</c>.</summary>
+/// <typeparam name="T">The items' type.</typeparam>
+public sealed record ItemList<T>(IReadOnlyList<T> Items);
+
+/// <summary>A category (<c>GET /api/categories/{id}</c>, an item of <c>GET /api/categories</c>, and promote's answer).</summary>
+/// <param name="CategoryId">Its id.</param>
+/// <param name="Labels">Its labels, in order.</param>
+/// <param name="ExampleCount">Examples stored.</param>
+/// <param name="ServingVersion">The model version predict uses when none is named; null before the first.</param>
+/// <param name="LatestVersion">The newest model version.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="LabelCounts">Examples stored per label.</param>
+/// <param name="FeatureCount">Numeric features per item; null when its items are text only.</param>
+public sealed record CategoryResponse(
+    string CategoryId,
+    IReadOnlyList<string> Labels,
+    long ExampleCount,
+    int? ServingVersion,
+    int? LatestVersion,
+    DateTimeOffset CreatedAt,
+    IReadOnlyDictionary<string, long> LabelCounts,
+    int? FeatureCount);
+
+/// <summary>A registered meta-model (an item of <c>GET /api/meta-models</c>, newest first).</summary>
+/// <param name="Version">Its version.</param>
+/// <param name="Algorithm">Its algorithm's wire name.</param>
+/// <param name="CreatedAt">When it was registered.</param>
+/// <param name="Metrics">What pretraining measured (held-out test accuracy, baseline, ...).</param>
+/// <param name="Lineage">Where it came from.</param>
+/// <param name="Serving">True for the newest: the one new categories adapt.</param>
+/// <param name="Size">Bytes of its model file.</param>
+/// <param name="Sha256">SHA-256 of its model file (hex).</param>
+public sealed record MetaModelResponse(
+    int Version,
+    string Algorithm,
+    DateTimeOffset CreatedAt,
+    IReadOnlyDictionary<string, double> Metrics,
+    MetaModelLineage Lineage,
+    bool Serving,
+    long Size,
+    string Sha256);
+
+/// <summary>A meta-model's lineage: the pretraining run, the data snapshot, its iterations and hyperparameters.</summary>
+public sealed record MetaModelLineage(string PretrainingRunId, string DataSnapshotId, long Iterations, IReadOnlyDictionary<string, string> Hyperparameters);
+
+/// <summary>The answer of <c>POST /api/pretraining</c> (202) and of <c>DELETE /api/pretraining/{instanceId}</c>.</summary>
+/// <param name="InstanceId">The run's orchestration instance id.</param>
+/// <param name="StatusUri">Absolute URI of its status route.</param>
+public sealed record PretrainingAccepted(string InstanceId, string StatusUri);
+
+/// <summary>The body of <c>GET /api/health</c>.</summary>
+/// <param name="Status">"healthy" or "unhealthy" (then the status code is 503).</param>
+/// <param name="Storage">Whether storage answered.</param>
+/// <param name="ServingMetaModel">The meta-model new categories adapt; null when none is registered.</param>
+/// <param name="BuildVersion">The service's build.</param>
+/// <param name="Time">The server's clock.</param>
+public sealed record HealthResponse(string Status, StorageHealth Storage, ServingMetaModel? ServingMetaModel, string BuildVersion, DateTimeOffset Time);
+
+/// <summary>Storage as health sees it; <paramref name="Error"/> is in the service's words, never the storage service's.</summary>
+public sealed record StorageHealth(bool Reachable, string? Error);
+
+/// <summary>The serving meta-model's version and algorithm.</summary>
+public sealed record ServingMetaModel(int Version, string? Algorithm);
