@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace ServerlessMeta.Orchestration.Local;
 
@@ -12,10 +13,13 @@ namespace ServerlessMeta.Orchestration.Local;
 /// </summary>
 public sealed class LocalAzurite : IDisposable
 {
-    private const string Account = "devstoreaccount1";
+    /// <summary>Azurite's development account.</summary>
+    public const string AccountName = "devstoreaccount1";
 
-    // Azurite's well-known development key (public, not a secret).
-    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    /// <summary>Azurite's well-known development key (public, not a secret).</summary>
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly string _script;
     private readonly int[] _ports;
@@ -30,8 +34,8 @@ public sealed class LocalAzurite : IDisposable
         _directory = directory;
         _persistent = persistent;
         ConnectionString =
-            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{ports[0]}/{Account};" +
-            $"QueueEndpoint=http://127.0.0.1:{ports[1]}/{Account};TableEndpoint=http://127.0.0.1:{ports[2]}/{Account};";
+            $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{ports[0]}/{AccountName};" +
+            $"QueueEndpoint=http://127.0.0.1:{ports[1]}/{AccountName};TableEndpoint=http://127.0.0.1:{ports[2]}/{AccountName};";
     }
 
     public string ConnectionString { get; }
@@ -134,14 +138,36 @@ public sealed class LocalAzurite : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("Node.js (`node`) is not on PATH; Azurite needs it: install Node 20 and run `npm ci` at the repository root, or set SMETA_STORAGE to a storage connection string.", e);
+        }
+
+        // What Azurite says while starting (--silent keeps it short), for the error when it does not start.
+        var output = new StringBuilder();
+        void Record(string? line)
+        {
+            lock (output)
+            {
+                if (line is not null && output.Length < 64 * 1024)
+                {
+                    output.AppendLine(line);
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (deadline.Elapsed < StartTimeout)
         {
             if (process.HasExited)
             {
@@ -156,7 +182,24 @@ public sealed class LocalAzurite : IDisposable
             await Task.Delay(100).ConfigureAwait(false);
         }
 
-        throw new InvalidOperationException($"Azurite ({_script}) did not start listening on {string.Join(",", _ports)}.");
+        string outcome;
+        if (process.HasExited)
+        {
+            await process.WaitForExitAsync().ConfigureAwait(false); // and for the last of its output
+            outcome = $"it exited with code {process.ExitCode}";
+        }
+        else
+        {
+            outcome = $"still not listening after {StartTimeout.TotalSeconds} s";
+        }
+
+        string said;
+        lock (output)
+        {
+            said = output.ToString();
+        }
+
+        throw new InvalidOperationException($"Azurite ({_script}) did not start listening on 127.0.0.1:{string.Join(",", _ports)}: {outcome}. Its output:\n{said}");
     }
 
     private void Signal(string signal)

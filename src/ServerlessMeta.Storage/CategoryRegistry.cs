@@ -156,28 +156,22 @@ public sealed class CategoryRegistry
         var row = NewRow(metadata);
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var entity = await InsertOrTakeOverAbandonedAsync(categoryId, cancellationToken).ConfigureAwait(false);
-        var appended = await _datasets.AppendUncommittedToNewCategoryAsync(categoryId, entity, batch, cancellationToken).ConfigureAwait(false);
+        var examplesAppend = await _datasets.BeginFirstAppendAsync(categoryId, entity, batch, cancellationToken).ConfigureAwait(false);
         var series = Series(categoryId);
         var version = await series.AllocateAsync(likelyFirst: true, cancellationToken).ConfigureAwait(false);
         var stored = await series.WriteAsync(version, model, row, cancellationToken).ConfigureAwait(false);
-        if (appended is { } placed && entity.ETag != ETag.All)
+        var pointersMoved = await examplesAppend.CommitAsync(
+            committed =>
+            {
+                committed.LatestVersion = version;
+                committed.ServingVersion = version;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!pointersMoved)
         {
-            _datasets.CommitInto(categoryId, entity, batch, placed);
-            entity.LatestVersion = version;
-            entity.ServingVersion = version;
-            try
-            {
-                await _context.Table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                return ToVersion(categoryId, stored);
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-                // The row changed since the insert: commit and move the pointers against its current state.
-            }
+            await MovePointersAsync(categoryId, version, promote: true, known: null, cancellationToken).ConfigureAwait(false);
         }
 
-        await _datasets.CompleteAppendAsync(categoryId, batch, appended, cancellationToken).ConfigureAwait(false);
-        await MovePointersAsync(categoryId, version, promote: true, known: null, cancellationToken).ConfigureAwait(false);
         return ToVersion(categoryId, stored);
     }
 

@@ -398,18 +398,18 @@ public sealed class DatasetStore
     }
 
     /// <summary>
-    /// The first half of an append to a category created a moment ago (its row holds no parts): writes the
-    /// batch to part 1 without committing it. Null when the bytes could not be placed at the start (another
-    /// writer got there first); then <see cref="CompleteAppendAsync"/> appends as usual.
+    /// Starts the first append to a category whose row <paramref name="created"/> the caller has just inserted (or
+    /// taken over, see <see cref="RollForTakeOver"/>): writes the batch to the row's current part without committing
+    /// it, so that <see cref="FirstAppend.CommitAsync"/> can commit it later in the caller's own update of the row.
     /// </summary>
-    internal async Task<(int Part, long End, int Blocks)?> AppendUncommittedToNewCategoryAsync(string categoryId, CategoryEntity entity, Batch batch, CancellationToken cancellationToken)
+    internal async Task<FirstAppend> BeginFirstAppendAsync(string categoryId, CategoryEntity created, Batch batch, CancellationToken cancellationToken)
     {
         // A new row's current part (part 1; a later one when a create took over an abandoned row, see RollForTakeOver).
-        var parts = CurrentParts(entity);
+        var parts = CurrentParts(created);
         var blob = _context.Container.GetAppendBlobClient(Keys.DatasetPartBlob(categoryId, parts.Count));
         await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var appended = await TryAppendAsync(blob, batch, parts[^1], cancellationToken).ConfigureAwait(false);
-        return appended is { End: >= 0 } placed ? (parts.Count, placed.End, placed.Blocks) : null;
+        return new FirstAppend(this, categoryId, created, batch, appended is { End: >= 0 } placed ? (parts.Count, parts[^1], placed.End, placed.Blocks) : null);
     }
 
     /// <summary>
@@ -419,29 +419,63 @@ public sealed class DatasetStore
     internal static string RollForTakeOver(CategoryEntity abandoned) => Json.WriteParts([.. CurrentParts(abandoned), 0]);
 
     /// <summary>
-    /// Commits what <see cref="AppendUncommittedToNewCategoryAsync"/> wrote into <paramref name="entity"/>
-    /// (in memory only: the caller writes the row under its ETag, with whatever else it changes).
+    /// A first append begun by <see cref="BeginFirstAppendAsync"/>: its bytes are in the part (unless another writer
+    /// got there first) but not yet committed.
     /// </summary>
-    internal void CommitInto(string categoryId, CategoryEntity entity, Batch batch, (int Part, long End, int Blocks) appended) =>
-        ApplyCommit(categoryId, entity, batch, CurrentParts(entity), (appended.End, appended.Blocks));
-
-    /// <summary>
-    /// Finishes an append begun by <see cref="AppendUncommittedToNewCategoryAsync"/> when the caller could not
-    /// commit it in its own row update: commits the bytes if they are still the part's next ones, and
-    /// otherwise appends the batch again as <see cref="AppendExamplesAsync"/> does.
-    /// </summary>
-    internal async Task CompleteAppendAsync(string categoryId, Batch batch, (int Part, long End, int Blocks)? appended, CancellationToken cancellationToken)
+    internal sealed class FirstAppend
     {
-        if (appended is { } placed)
+        private readonly DatasetStore _store;
+        private readonly string _categoryId;
+        private readonly CategoryEntity _row;
+        private readonly Batch _batch;
+        private readonly (int Part, long Committed, long End, int Blocks)? _placed;
+
+        internal FirstAppend(DatasetStore store, string categoryId, CategoryEntity row, Batch batch, (int Part, long Committed, long End, int Blocks)? placed)
         {
-            var entity = await _context.GetCategoryEntityAsync(categoryId, cancellationToken).ConfigureAwait(false);
-            if (await CommitAsync(categoryId, entity, batch, placed.Part, 0, (placed.End, placed.Blocks), cancellationToken).ConfigureAwait(false) is not null)
-            {
-                return;
-            }
+            _store = store;
+            _categoryId = categoryId;
+            _row = row;
+            _batch = batch;
+            _placed = placed;
         }
 
-        await AppendAsync(categoryId, batch, cancellationToken).ConfigureAwait(false);
+        /// <summary>
+        /// Commits the examples. When the bytes were placed and the row is still as the caller created it, that is one
+        /// If-Match update of the row which also carries <paramref name="alsoChange"/> (true). Otherwise (the row
+        /// changed meanwhile, or its ETag is unknown) the bytes are committed the usual way if they are still the
+        /// part's next ones, or the batch is appended again as <see cref="AppendExamplesAsync"/> does; then
+        /// <paramref name="alsoChange"/> was not written and the caller makes that change itself (false).
+        /// </summary>
+        public async Task<bool> CommitAsync(Action<CategoryEntity> alsoChange, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(alsoChange);
+            if (_placed is { } placed && _row.ETag != ETag.All)
+            {
+                _store.ApplyCommit(_categoryId, _row, _batch, CurrentParts(_row), (placed.End, placed.Blocks));
+                alsoChange(_row);
+                try
+                {
+                    await _store._context.Table.UpdateEntityAsync(_row, _row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+                catch (RequestFailedException e) when (e.Status == 412)
+                {
+                    // The row changed since it was created: commit against its current state.
+                }
+            }
+
+            if (_placed is { } bytes)
+            {
+                var entity = await _store._context.GetCategoryEntityAsync(_categoryId, cancellationToken).ConfigureAwait(false);
+                if (await _store.CommitAsync(_categoryId, entity, _batch, bytes.Part, bytes.Committed, (bytes.End, bytes.Blocks), cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    return false;
+                }
+            }
+
+            await _store.AppendAsync(_categoryId, _batch, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
     }
 
     /// <summary>A validated, serialised append: JSON lines cut into blocks that each end at a line end.</summary>

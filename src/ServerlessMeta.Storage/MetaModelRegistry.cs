@@ -1,28 +1,22 @@
 using System.Runtime.CompilerServices;
-using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using ServerlessMeta.Storage.Internal;
 
 namespace ServerlessMeta.Storage;
 
 /// <summary>
-/// Pretrained meta-models (<c>meta/v000001/model.smeta</c>) with their lineage, and the checkpoints of
-/// pretraining runs in progress (<c>checkpoints/{runId}/{iteration}.smeta</c>). Versions follow the same
-/// protocol as category models: counter with If-Match, blob with If-None-Match: *, then the row.
+/// Pretrained meta-models (<c>meta/v000001/model.smeta</c>) with their lineage. Versions follow the same
+/// protocol as category models: counter with If-Match, blob with If-None-Match: *, then the row. The
+/// artifacts of a run in progress (its checkpoints among them) live in <see cref="RunArtifactStore"/>.
 /// </summary>
 public sealed class MetaModelRegistry
 {
-    /// <summary>Checkpoints kept per run: the newest and the one before it (the fallback).</summary>
-    public const int CheckpointsKept = 2;
-
     private readonly StorageContext _context;
-    private readonly ILogger _logger;
 
     internal MetaModelRegistry(StorageContext context)
     {
         _context = context;
-        _logger = context.Loggers.CreateLogger<MetaModelRegistry>();
-        Series = new VersionSeries(context, Keys.MetaPartition, "Meta-model", Keys.MetaModelBlob, _logger);
+        Series = new VersionSeries(context, Keys.MetaPartition, "Meta-model", Keys.MetaModelBlob, context.Loggers.CreateLogger<MetaModelRegistry>());
     }
 
     internal VersionSeries Series { get; }
@@ -142,100 +136,6 @@ public sealed class MetaModelRegistry
     {
         await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         return await Series.DownloadWithFallbackAsync(await LatestAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Saves a checkpoint of a run in progress (replacing one of the same iteration atomically) with its
-    /// SHA-256 in the blob's metadata, then deletes the run's checkpoints older than the last
-    /// <see cref="CheckpointsKept"/>.
-    /// </summary>
-    public async Task<CheckpointInfo> SaveCheckpointAsync(string runId, long iteration, Stream checkpoint, CancellationToken cancellationToken = default)
-    {
-        StorageIds.Validate(runId, "runId");
-        if (iteration is < 0 or > Keys.MaxIteration)
-        {
-            throw new ArgumentException($"iteration must be between 0 and {Keys.MaxIteration}, got {iteration}.", nameof(iteration));
-        }
-
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var name = Keys.CheckpointBlob(runId, iteration);
-        var written = await ModelBlobs.UploadAsync(
-            _context.Container.GetBlobClient(name), checkpoint, createOnly: false, Guid.NewGuid().ToString("N"), _context.Options.MaxModelBytes, nameof(checkpoint), cancellationToken).ConfigureAwait(false);
-
-        var older = (await ListCheckpointBlobsAsync(runId, cancellationToken).ConfigureAwait(false)).Skip(CheckpointsKept).Where(c => c.Iteration < iteration);
-        foreach (var (_, blob) in older)
-        {
-            await _context.Container.DeleteBlobIfExistsAsync(blob.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-
-        return new CheckpointInfo(runId, iteration, name, written.Size, written.Sha256, _context.Time.GetUtcNow());
-    }
-
-    /// <summary>
-    /// The run's newest checkpoint that verifies (falling back to an older one, saying so), or null when
-    /// the run has none.
-    /// </summary>
-    public async Task<CheckpointDownload?> DownloadLatestCheckpointAsync(string runId, CancellationToken cancellationToken = default)
-    {
-        StorageIds.Validate(runId, "runId");
-        await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        long? failedIteration = null;
-        string? failure = null;
-        foreach (var (iteration, blob) in await ListCheckpointBlobsAsync(runId, cancellationToken).ConfigureAwait(false))
-        {
-            var result = await ModelBlobs.DownloadVerifiedAsync(
-                _context.Container.GetBlobClient(blob.Name), null, null, _context.Options.MaxInMemoryModelBytes, cancellationToken).ConfigureAwait(false);
-            if (result.Content is not null)
-            {
-                var info = new CheckpointInfo(runId, iteration, blob.Name, result.Size, result.Sha256!, blob.Properties.LastModified ?? _context.Time.GetUtcNow());
-                return new CheckpointDownload(result.Content, info, failedIteration, failure);
-            }
-
-            _logger.CheckpointFellBack(runId, blob.Name, result.Failure!);
-            failedIteration ??= iteration;
-            failure ??= result.Failure;
-        }
-
-        if (failure is not null)
-        {
-            throw new ModelIntegrityException($"Run '{runId}': no checkpoint verifies ({failure}).");
-        }
-
-        return null;
-    }
-
-    /// <summary>Deletes every checkpoint of a finished run; returns how many.</summary>
-    public async Task<int> DeleteCheckpointsAsync(string runId, CancellationToken cancellationToken = default)
-    {
-        StorageIds.Validate(runId, "runId");
-        await _context.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var deleted = 0;
-        foreach (var (_, blob) in await ListCheckpointBlobsAsync(runId, cancellationToken).ConfigureAwait(false))
-        {
-            if ((await _context.Container.DeleteBlobIfExistsAsync(blob.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false)).Value)
-            {
-                deleted++;
-            }
-        }
-
-        return deleted;
-    }
-
-    /// <summary>The run's checkpoint blobs, newest iteration first.</summary>
-    private async Task<List<(long Iteration, BlobItem Blob)>> ListCheckpointBlobsAsync(string runId, CancellationToken cancellationToken)
-    {
-        var checkpoints = new List<(long Iteration, BlobItem Blob)>();
-        await foreach (var blob in _context.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = Keys.CheckpointPrefix(runId) }, cancellationToken).ConfigureAwait(false))
-        {
-            if (Keys.TryParseCheckpointBlob(blob.Name, runId, out var iteration))
-            {
-                checkpoints.Add((iteration, blob));
-            }
-        }
-
-        checkpoints.Sort((a, b) => b.Iteration.CompareTo(a.Iteration));
-        return checkpoints;
     }
 
     private async Task<int> LatestAsync(CancellationToken cancellationToken)

@@ -33,5 +33,3 @@ public sealed record MetaModelVersion(
     string Sha256,
     DateTimeOffset CreatedAt);
 
-/// <summary>A checkpoint of a pretraining run in progress.</summary>
-public sealed record CheckpointInfo(string RunId, long Iteration, string BlobName, long Size, string Sha256, DateTimeOffset CreatedAt);

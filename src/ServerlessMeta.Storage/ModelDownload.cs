@@ -54,28 +54,3 @@ public sealed class ModelDownload : IDisposable, IAsyncDisposable
     public ValueTask DisposeAsync() => Content.DisposeAsync();
 }
 
-/// <summary>A verified checkpoint of a pretraining run; dispose it when done.</summary>
-public sealed class CheckpointDownload : IDisposable, IAsyncDisposable
-{
-    internal CheckpointDownload(Stream content, CheckpointInfo checkpoint, long? fellBackFrom, string? fallbackReason)
-    {
-        Content = content;
-        Checkpoint = checkpoint;
-        FellBackFrom = fellBackFrom;
-        FallbackReason = fallbackReason;
-    }
-
-    /// <summary>The verified checkpoint bytes, seekable, positioned at 0.</summary>
-    public Stream Content { get; }
-
-    public CheckpointInfo Checkpoint { get; }
-
-    /// <summary>The newer checkpoint's iteration that failed verification, when this is a fallback.</summary>
-    public long? FellBackFrom { get; }
-
-    public string? FallbackReason { get; }
-
-    public void Dispose() => Content.Dispose();
-
-    public ValueTask DisposeAsync() => Content.DisposeAsync();
-}

@@ -46,9 +46,10 @@ public sealed class IdValidationTests(AzuriteFixture azurite)
             ("categoryId", () => Task.FromResult(storage.Datasets.ReadExamplesAsync(id))),
             ("categoryId", () => Task.FromResult(storage.Datasets.ReadExamplesAsync(new CategorySnapshot(id, 1, new Dictionary<string, long>(), [10])))),
             ("categoryId", () => storage.Datasets.SampleExamplesAsync(id, 5, seed: 1)),
-            ("runId", () => storage.MetaModels.SaveCheckpointAsync(id, 1, model)),
-            ("runId", () => storage.MetaModels.DownloadLatestCheckpointAsync(id)),
-            ("runId", () => storage.MetaModels.DeleteCheckpointsAsync(id)),
+            ("runId", () => storage.Artifacts.CreateAsync(id, "snapshot.json", BinaryData.FromBytes([1, 2, 3]))),
+            ("runId", () => storage.Artifacts.FindAsync(id, "snapshot.json")),
+            ("runId", () => storage.Artifacts.ReadAsync(id, "snapshot.json")),
+            ("runId", () => storage.Artifacts.DeleteAsync(id)),
             ("pretrainingRunId", () => storage.MetaModels.AddVersionAsync(model, new NewMetaModel
             {
                 Algorithm = "maml", PretrainingRunId = id, Iterations = 1, DataSnapshotId = "snapshot",

@@ -64,45 +64,6 @@ public sealed class MetaModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Checkpoints_keep_the_newest_two_verify_on_load_and_are_deleted_with_the_run()
-    {
-        await using var storage = TestStorage.Create(azurite);
-        Assert.Null(await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"));
-        var checkpoints = new Dictionary<long, byte[]>();
-        foreach (var iteration in new long[] { 100, 200, 300 })
-        {
-            checkpoints[iteration] = TestData.ModelBytes((int)iteration, 5000);
-            var info = await storage.MetaModels.SaveCheckpointAsync("run-7", iteration, new MemoryStream(checkpoints[iteration]));
-            Assert.Equal($"checkpoints/run-7/{iteration:D12}.smeta", info.BlobName);
-            Assert.Equal(TestData.Sha256(checkpoints[iteration]), info.Sha256);
-        }
-
-        var names = (await storage.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "checkpoints/run-7/" }).ToListAsync()).Select(b => b.Name);
-        Assert.Equal(["checkpoints/run-7/000000000200.smeta", "checkpoints/run-7/000000000300.smeta"], names);
-
-        await using (var latest = await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"))
-        {
-            Assert.NotNull(latest);
-            Assert.Equal(300, latest.Checkpoint.Iteration);
-            Assert.Null(latest.FellBackFrom);
-            Assert.Equal(checkpoints[300], ReadAll(latest.Content));
-        }
-
-        // The newest checkpoint is overwritten by something that did not go through the store (no matching checksum).
-        await storage.Container.GetBlobClient("checkpoints/run-7/000000000300.smeta").UploadAsync(new BinaryData(TestData.ModelBytes(1, 5000)), overwrite: true);
-        await using (var fallback = await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"))
-        {
-            Assert.NotNull(fallback);
-            Assert.Equal((200L, 300L), (fallback.Checkpoint.Iteration, fallback.FellBackFrom));
-            Assert.Equal(checkpoints[200], ReadAll(fallback.Content));
-        }
-
-        Assert.Contains(storage.Logs.Entries, e => e.EventId == 7108);
-        Assert.Equal(2, await storage.MetaModels.DeleteCheckpointsAsync("run-7"));
-        Assert.Null(await storage.MetaModels.DownloadLatestCheckpointAsync("run-7"));
-    }
-
-    [Fact]
     public async Task Orphaned_meta_model_blobs_are_cleaned_up_after_the_grace_period()
     {
         await using var storage = TestStorage.Create(azurite);
@@ -127,13 +88,6 @@ public sealed class MetaModelTests(AzuriteFixture azurite)
         });
         Assert.Equal(3, next.Version); // cleanup moved the counter past the number it claimed for the stranger's blob
         Assert.Equal([1, 3], (await storage.MetaModels.ListVersionsAsync().ToListAsync()).Select(v => v.Version));
-    }
-
-    private static byte[] ReadAll(Stream stream)
-    {
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
     }
 
     [Fact]

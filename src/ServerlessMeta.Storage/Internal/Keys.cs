@@ -14,11 +14,9 @@ internal static class Keys
     public const string VersionRowEnd = "w";
 
     public const int MaxVersion = 999_999;
-    public const long MaxIteration = 999_999_999_999;
 
     public const string CategoryModelsPrefix = "categories/";
     public const string MetaModelsPrefix = "meta/";
-    public const string CheckpointsPrefix = "checkpoints/";
     public const string DatasetsPrefix = "datasets/";
     public const string ModelFileName = "model.smeta";
 
@@ -34,11 +32,6 @@ internal static class Keys
         $"{CategoryModelsPrefix}{categoryId}/{VersionRow(version)}/{ModelFileName}";
 
     public static string MetaModelBlob(int version) => $"{MetaModelsPrefix}{VersionRow(version)}/{ModelFileName}";
-
-    public static string CheckpointPrefix(string runId) => $"{CheckpointsPrefix}{runId}/";
-
-    public static string CheckpointBlob(string runId, long iteration) =>
-        CheckpointPrefix(runId) + iteration.ToString("D12", CultureInfo.InvariantCulture) + ".smeta";
 
     public static string DatasetPartBlob(string categoryId, int part) =>
         $"{DatasetsPrefix}{categoryId}/part-{part.ToString("D6", CultureInfo.InvariantCulture)}.jsonl";
@@ -72,21 +65,6 @@ internal static class Keys
         version = 0;
         var parts = name.Split('/');
         return parts.Length == 3 && parts[0] + "/" == MetaModelsPrefix && parts[2] == ModelFileName && TryParseVersionRow(parts[1], out version);
-    }
-
-    /// <summary>Parses the iteration of "checkpoints/{runId}/000000001000.smeta".</summary>
-    public static bool TryParseCheckpointBlob(string name, string runId, out long iteration)
-    {
-        iteration = 0;
-        var prefix = CheckpointPrefix(runId);
-        if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".smeta", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var digits = name.AsSpan(prefix.Length, name.Length - prefix.Length - ".smeta".Length);
-        return digits.Length == 12 && digits.ContainsOnlyAsciiDigits() &&
-            long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out iteration);
     }
 }
 

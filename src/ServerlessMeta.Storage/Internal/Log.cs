@@ -33,9 +33,7 @@ internal static partial class Log
         Message = "Category {CategoryId}: latest/serving pointers moved forward to {LatestVersion}/{ServingVersion} after an interrupted write")]
     public static partial void PointersRepaired(this ILogger logger, string categoryId, int? latestVersion, int? servingVersion);
 
-    [LoggerMessage(EventId = 7108, Level = LogLevel.Warning,
-        Message = "Checkpoint {BlobName} of run {RunId} failed verification ({Reason}); loading an older checkpoint")]
-    public static partial void CheckpointFellBack(this ILogger logger, string runId, string blobName, string reason);
+    // 7108 was "checkpoint failed verification", retired with MetaModelRegistry's checkpoint API: not reused.
 
     [LoggerMessage(EventId = 7109, Level = LogLevel.Warning,
         Message = "Category {CategoryId}: a create started at {StartedAt:o} never finished (no examples, no version); a new create took it over")]

@@ -20,9 +20,8 @@ internal sealed record VerifiedContent(Stream? Content, long Size, string? Sha25
 
 /// <summary>
 /// Model bytes in and out of block blobs. Upload reads the caller's stream once, hashing it and staging
-/// 4 MiB blocks, and commits the block list with the SHA-256 in the blob's metadata; with
-/// <c>createOnly</c> the commit carries If-None-Match: * so an existing blob is never replaced. A blob
-/// appears whole at commit or not at all. Download hashes while copying and reports any difference.
+/// 4 MiB blocks, and commits the block list with the SHA-256 in the blob's metadata and If-None-Match: *,
+/// so an existing blob is never replaced. A blob appears whole at commit or not at all. Download hashes while copying and reports any difference.
 /// </summary>
 internal static class ModelBlobs
 {
@@ -32,7 +31,7 @@ internal static class ModelBlobs
     public const string WriteIdKey = "writeid";
     private const string ContentType = "application/octet-stream";
 
-    public static async Task<WrittenBlob> UploadAsync(BlobClient blob, Stream content, bool createOnly, string writeId, long maxBytes, string field, CancellationToken cancellationToken)
+    public static async Task<WrittenBlob> UploadAsync(BlobClient blob, Stream content, string writeId, long maxBytes, string field, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (!content.CanRead)
@@ -41,7 +40,7 @@ internal static class ModelBlobs
         }
 
         var client = blob.GetParentBlobContainerClient().GetBlockBlobClient(blob.Name);
-        var conditions = createOnly ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null;
+        var conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
         var headers = new BlobHttpHeaders { ContentType = ContentType };
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
@@ -126,11 +125,10 @@ internal static class ModelBlobs
     };
 
     /// <summary>
-    /// Downloads a blob and checks it against the expected size and SHA-256, or against the ones in its own
-    /// metadata when none are given. Verified bytes up to <paramref name="maxInMemory"/> stay in memory,
+    /// Downloads a blob and checks it against the expected size and SHA-256. Verified bytes up to <paramref name="maxInMemory"/> stay in memory,
     /// larger ones go to a temporary file deleted on dispose.
     /// </summary>
-    public static async Task<VerifiedContent> DownloadVerifiedAsync(BlobClient blob, long? expectedSize, string? expectedSha256, long maxInMemory, CancellationToken cancellationToken)
+    public static async Task<VerifiedContent> DownloadVerifiedAsync(BlobClient blob, long expectedSize, string expectedSha256, long maxInMemory, CancellationToken cancellationToken)
     {
         Response<BlobDownloadStreamingResult> response;
         try
@@ -144,18 +142,6 @@ internal static class ModelBlobs
 
         using var result = response.Value;
         var metadata = result.Details.Metadata;
-        if (expectedSize is null || expectedSha256 is null)
-        {
-            if (!metadata.TryGetValue(Sha256Key, out var sha) || !metadata.TryGetValue(SizeKey, out var sizeText) ||
-                !long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
-            {
-                return VerifiedContent.Failed($"blob '{blob.Name}' has no checksum metadata");
-            }
-
-            expectedSize = size;
-            expectedSha256 = sha;
-        }
-
         var length = result.Details.ContentLength;
         if (length != expectedSize)
         {

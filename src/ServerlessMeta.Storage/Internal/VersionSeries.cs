@@ -116,7 +116,7 @@ internal sealed class VersionSeries(StorageContext context, string partitionKey,
     {
         var writeId = Guid.NewGuid().ToString("N");
         var blobName = blobNameOf(version);
-        var written = await ModelBlobs.UploadAsync(context.Container.GetBlobClient(blobName), content, createOnly: true, writeId, context.Options.MaxModelBytes, "model", cancellationToken).ConfigureAwait(false);
+        var written = await ModelBlobs.UploadAsync(context.Container.GetBlobClient(blobName), content, writeId, context.Options.MaxModelBytes, "model", cancellationToken).ConfigureAwait(false);
 
         row.PartitionKey = partitionKey;
         row.RowKey = Keys.VersionRow(version);
