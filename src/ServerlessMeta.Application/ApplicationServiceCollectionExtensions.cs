@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ServerlessMeta.Application.Categories;
+using ServerlessMeta.Application.Pretraining;
 
 namespace ServerlessMeta.Application;
 
@@ -10,7 +11,9 @@ namespace ServerlessMeta.Application;
 public static class ApplicationServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="PretrainingService"/>, <see cref="CategoryService"/> and <see cref="TextEncoders"/> as
+    /// Registers <see cref="PretrainingService"/>, the pretraining steps (<see cref="PretrainingData"/>,
+    /// <see cref="PretrainingCheckpoints"/>, <see cref="PretrainingEvaluation"/>, <see cref="PretrainingRounds"/>,
+    /// <see cref="PretrainingRegistration"/>), <see cref="CategoryService"/> and <see cref="TextEncoders"/> as
     /// singletons (they cache data, checkpoints, models and the text encoder per process); the text features
     /// of new models come from the setting <see cref="TextFeaturesOptions.SettingName"/>.
     /// </summary>
@@ -42,6 +45,11 @@ public static class ApplicationServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton<TextEncoders>();
         services.TryAddSingleton<RunEmbeddings>();
+        services.TryAddSingleton<PretrainingData>();
+        services.TryAddSingleton<PretrainingCheckpoints>();
+        services.TryAddSingleton<PretrainingEvaluation>();
+        services.TryAddSingleton<PretrainingRounds>();
+        services.TryAddSingleton<PretrainingRegistration>();
         services.TryAddSingleton<PretrainingService>();
         services.TryAddSingleton<CategoryService>();
         return services;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ServerlessMeta.Learning;
 using ServerlessMeta.Learning.Algorithms;
+using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.Storage;
 
 namespace ServerlessMeta.Application;
@@ -128,6 +129,29 @@ public sealed record PretrainingPlan
         Check(OuterLearningRate is null or (> 0 and <= 10), "outerLearningRate", "outerLearningRate must be in (0, 10].");
         Check(LocalSteps is >= 1 and <= 1000, "localSteps", "localSteps must be between 1 and 1000.");
         Check(ThreadsPerShard is >= 1 and <= 64, "threadsPerShard", "threadsPerShard must be between 1 and 64.");
+    }
+
+    /// <summary>The outer-loop hyper-parameters of the plan: the algorithm's defaults with its overrides.</summary>
+    public MetaLearningOptions Hyperparameters()
+    {
+        var options = MetaLearningOptions.DefaultsFor(ParsedAlgorithm, TaskKind.Classification);
+        if (InnerLearningRate is { } inner)
+        {
+            options = options with { InnerLearningRate = inner };
+        }
+
+        if (InnerSteps is { } steps)
+        {
+            options = options with { InnerSteps = steps };
+        }
+
+        if (OuterLearningRate is { } outer)
+        {
+            options = options with { OuterLearningRate = outer };
+        }
+
+        options.Validate();
+        return options;
     }
 
     /// <summary>The hyper-parameters recorded with the registered meta-model.</summary>

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using ServerlessMeta.Application.Pretraining;
 using ServerlessMeta.Learning.Featurization.Text;
 using ServerlessMeta.Storage;
 
@@ -32,7 +32,6 @@ public sealed record EmbedChunkResult(int Chunk, int Texts, int FromCache, int E
 /// </summary>
 public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache cache, RunArtifactStore artifacts, TextEncoders encoders, ILogger<RunEmbeddings> logger)
 {
-    private const string ChunksPrefix = "embeddings/";
     private static readonly byte[] Magic = "SMEMBED1"u8.ToArray();
 
     /// <summary>The cache name of an encoder: its name and the first 16 hex digits of its weights' SHA-256, lower-case.</summary>
@@ -41,9 +40,6 @@ public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache 
         ArgumentNullException.ThrowIfNull(encoder);
         return $"{encoder.Name}-{encoder.ModelSha256[..16]}".ToLowerInvariant();
     }
-
-    /// <summary>The chunk artifact of a run.</summary>
-    public static string ChunkName(int chunk) => string.Create(CultureInfo.InvariantCulture, $"{ChunksPrefix}c{chunk:D5}.vec");
 
     /// <summary>The cache key of a text: lower-case hex SHA-256 of its UTF-8 bytes.</summary>
     public static string TextKey(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -87,7 +83,7 @@ public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache 
             throw new ArgumentOutOfRangeException(nameof(chunk), chunk, $"The snapshot has {chunks.Count} embedding chunks.");
         }
 
-        var existing = await artifacts.FindAsync(plan.RunId, ChunkName(chunk), cancellationToken).ConfigureAwait(false);
+        var existing = await artifacts.FindAsync(plan.RunId, RunArtifactNames.EmbeddingChunk(chunk), cancellationToken).ConfigureAwait(false);
         var texts = await ReadTextsAsync(snapshot, chunks[chunk], cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
@@ -126,7 +122,7 @@ public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache 
             await cache.PutManyAsync(name, entries, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        await artifacts.CreateAsync(plan.RunId, ChunkName(chunk), new BinaryData(EncodeChunk(keys, vectors, encoder.Dimension)), cancellationToken).ConfigureAwait(false);
+        await artifacts.CreateAsync(plan.RunId, RunArtifactNames.EmbeddingChunk(chunk), new BinaryData(EncodeChunk(keys, vectors, encoder.Dimension)), cancellationToken).ConfigureAwait(false);
         LogChunk(logger, plan.RunId, chunk, texts.Count, texts.Count - missing.Count, missing.Count, clock.Elapsed.TotalMilliseconds);
         return new EmbedChunkResult(chunk, texts.Count, texts.Count - missing.Count, missing.Count, worker, clock.Elapsed.TotalMilliseconds);
     }
@@ -145,12 +141,12 @@ public sealed partial class RunEmbeddings(DatasetStore datasets, EmbeddingCache 
             BinaryData content;
             try
             {
-                content = await artifacts.ReadAsync(plan.RunId, ChunkName(chunk), null, cancellationToken).ConfigureAwait(false);
+                content = await artifacts.ReadAsync(plan.RunId, RunArtifactNames.EmbeddingChunk(chunk), null, cancellationToken).ConfigureAwait(false);
             }
             catch (NotFoundException)
             {
                 await EmbedChunkAsync(plan, snapshot, encoder, chunk, worker, cancellationToken).ConfigureAwait(false);
-                content = await artifacts.ReadAsync(plan.RunId, ChunkName(chunk), null, cancellationToken).ConfigureAwait(false);
+                content = await artifacts.ReadAsync(plan.RunId, RunArtifactNames.EmbeddingChunk(chunk), null, cancellationToken).ConfigureAwait(false);
             }
 
             DecodeChunk(content.ToMemory().Span, encoder.Dimension, result);

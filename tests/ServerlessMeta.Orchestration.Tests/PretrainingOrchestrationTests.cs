@@ -132,7 +132,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
         output.WriteLine(string.Join(", ", workers.Select(w => $"{w.Key}: {w.Value} activities")));
         Assert.True(workers.GetValueOrDefault("worker-a") > 0, "worker-a executed no activity.");
         Assert.True(workers.GetValueOrDefault("worker-b") > 0, "worker-b executed no activity.");
-        var chunks = (await environment.Pretraining.PlanEmbeddingAsync(plan)).Chunks;
+        var chunks = (await environment.Data.PlanEmbeddingAsync(plan)).Chunks;
         Assert.True(chunks >= 2, $"expected several embedding chunks, got {chunks}");
         Assert.Equal(chunks + (plan.Rounds * (plan.Shards + 1)), workers.Values.Sum());
         using var durable = await environment.CheckpointAsync(plan.RunId, plan.Rounds);

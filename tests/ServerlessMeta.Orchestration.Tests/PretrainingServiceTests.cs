@@ -1,4 +1,5 @@
 using ServerlessMeta.Application;
+using ServerlessMeta.Application.Pretraining;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.Orchestration.Tests.Infrastructure;
@@ -13,16 +14,16 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     public async Task A_re_executed_aggregate_step_never_applies_an_update_twice_nor_leaves_two_checkpoints()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
-        var service = environment.Pretraining;
+        var rounds = environment.Rounds;
         var plan = PretrainingOrchestrationTests.SmallPlan("idempotent", "fomaml", rounds: 3);
-        var prepared = await service.PrepareAsync(plan);
-        Assert.Equal(prepared.Initial, (await service.PrepareAsync(plan)).Initial);
+        var prepared = await rounds.PrepareAsync(plan);
+        Assert.Equal(prepared.Initial, (await rounds.PrepareAsync(plan)).Initial);
 
         var shards = new List<ShardResult>();
         for (var shard = 0; shard < plan.Shards; shard++)
         {
-            var first = await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
-            var again = await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
+            var first = await rounds.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
+            var again = await rounds.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial));
             Assert.Equal(first.ETag, again.ETag);
             Assert.Equal(first.LossSum, again.LossSum);
             shards.Add(first);
@@ -30,8 +31,8 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
 
         // Three executions of the same step, two of them concurrent: exactly one applies.
         var request = new AggregateRequest(plan, 1, prepared.Initial, shards);
-        var concurrent = await Task.WhenAll(Task.Run(() => service.AggregateAsync(request)), Task.Run(() => service.AggregateAsync(request)));
-        var later = await service.AggregateAsync(request);
+        var concurrent = await Task.WhenAll(Task.Run(() => rounds.AggregateAsync(request)), Task.Run(() => rounds.AggregateAsync(request)));
+        var later = await rounds.AggregateAsync(request);
         var results = concurrent.Append(later).ToList();
         Assert.Single(results, r => r.Applied);
         Assert.Single(results.Select(r => r.Checkpoint).Distinct());
@@ -42,7 +43,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
             checkpoints.Add(name);
         }
 
-        Assert.Equal([PretrainingService.CheckpointName(0), PretrainingService.CheckpointName(1)], checkpoints);
+        Assert.Equal([RunArtifactNames.Checkpoint(0), RunArtifactNames.Checkpoint(1)], checkpoints);
 
         // The stored round-1 checkpoint took exactly one outer step.
         using var stored = await environment.CheckpointAsync(plan.RunId, 1);
@@ -55,12 +56,12 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     public async Task A_one_shard_round_in_one_step_equals_the_in_process_step_and_applies_once()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
-        var service = environment.Pretraining;
+        var rounds = environment.Rounds;
         var plan = PretrainingOrchestrationTests.SmallPlan("oneround", "fomaml", rounds: 2) with { Shards = 1, ThreadsPerShard = 2 };
-        var prepared = await service.PrepareAsync(plan);
+        var prepared = await rounds.PrepareAsync(plan);
 
-        var first = await service.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
-        var again = await service.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
+        var first = await rounds.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
+        var again = await rounds.ComputeRoundAsync(new RoundRequest(plan, 1, prepared.Initial, Validate: true));
 
         Assert.True(first.Applied);
         Assert.False(again.Applied);
@@ -72,18 +73,18 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
         using var reference = await environment.InProcessReferenceAsync(plan, 1);
         Assert.Equal(1, stored.Optimizer.Step);
         Assert.True(DurableEnvironment.MaxDifference(stored, reference) <= 1e-5);
-        await Assert.ThrowsAsync<ArgumentException>(() => service.ComputeRoundAsync(new RoundRequest(plan with { Shards = 2 }, 2, first.Checkpoint)));
+        await Assert.ThrowsAsync<ArgumentException>(() => rounds.ComputeRoundAsync(new RoundRequest(plan with { Shards = 2 }, 2, first.Checkpoint)));
     }
 
     [Fact]
     public async Task A_shard_reads_only_the_checkpoint_version_named_by_its_ETag()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
-        var service = environment.Pretraining;
+        var rounds = environment.Rounds;
         var plan = PretrainingOrchestrationTests.SmallPlan("etag", "protonet", rounds: 1);
-        var prepared = await service.PrepareAsync(plan);
+        var prepared = await rounds.PrepareAsync(plan);
         var wrong = prepared.Initial with { ETag = "\"0x8DEADBEEF\"" };
-        await Assert.ThrowsAsync<Storage.ConflictException>(() => service.ComputeShardAsync(new ShardRequest(plan, 1, 0, wrong)));
+        await Assert.ThrowsAsync<Storage.ConflictException>(() => rounds.ComputeShardAsync(new ShardRequest(plan, 1, 0, wrong)));
     }
 
     [Fact]
@@ -91,7 +92,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var plan = PretrainingOrchestrationTests.SmallPlan("split", "protonet", rounds: 1);
-        var data = await environment.Pretraining.GetDataAsync(plan);
+        var data = await environment.Data.GetDataAsync(plan);
         var train = data.Train.Select(c => c.CategoryId).ToHashSet();
         var heldOut = data.Validation.Concat(data.Test).Select(c => c.CategoryId).ToList();
         Assert.NotEmpty(data.Validation);
@@ -142,7 +143,7 @@ public sealed class ServingRuleTests(AzuriteFixture azurite)
     [InlineData(0.6325, 0.4617, 0.0400, true)]
     [InlineData(0.5000, 0.4900, 0.0050, true)]
     public void A_meta_model_is_served_only_when_it_beats_nearest_centroid_by_more_than_chance(double accuracy, double baseline, double ci95, bool served) =>
-        Assert.Equal(served, PretrainingService.BeatsBaseline(new EvaluationResult(1, EvaluationSplit.Test, accuracy, 0.5, baseline, 40, ci95)));
+        Assert.Equal(served, PretrainingEvaluation.BeatsBaseline(new EvaluationResult(1, EvaluationSplit.Test, accuracy, 0.5, baseline, 40, ci95)));
 
     [Fact]
     public async Task A_meta_model_that_does_not_beat_nearest_centroid_is_kept_not_registered_and_the_outcome_says_why()
@@ -150,17 +151,17 @@ public sealed class ServingRuleTests(AzuriteFixture azurite)
         // Labels far apart with almost no spread and no nuisance: nearest centroid is perfect, so nothing can beat it.
         var separable = new SyntheticCatalogOptions { ItemsPerLabel = 16, MinLabels = 5, MaxLabels = 6, Text = false, NuisanceFactors = 0, WithinLabelSpread = 0.01 };
         await using var environment = await DurableEnvironment.CreateAsync(azurite, catalog: separable);
-        var service = environment.Pretraining;
+        var rounds = environment.Rounds;
         var plan = PretrainingOrchestrationTests.SmallPlan("kept", "protonet", rounds: 1);
-        var prepared = await service.PrepareAsync(plan);
+        var prepared = await rounds.PrepareAsync(plan);
         var shards = new List<ShardResult>();
         for (var shard = 0; shard < plan.Shards; shard++)
         {
-            shards.Add(await service.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial)));
+            shards.Add(await rounds.ComputeShardAsync(new ShardRequest(plan, 1, shard, prepared.Initial)));
         }
 
-        var round1 = (await service.AggregateAsync(new AggregateRequest(plan, 1, prepared.Initial, shards))).Checkpoint;
-        var outcome = await service.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
+        var round1 = (await rounds.AggregateAsync(new AggregateRequest(plan, 1, prepared.Initial, shards))).Checkpoint;
+        var outcome = await environment.Registration.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
 
         Assert.Equal(1.0, outcome.BaselineAccuracy);
         Assert.False(outcome.Served);
@@ -171,7 +172,7 @@ public sealed class ServingRuleTests(AzuriteFixture azurite)
         Assert.Empty(await environment.VersionsOfRunAsync(plan.RunId));
 
         // Finishing again (a re-executed step) changes nothing.
-        var again = await service.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
+        var again = await environment.Registration.FinishAsync(new FinishRequest(plan, round1, round1, null, new Dictionary<string, int>()));
         Assert.Equal(outcome.Reason, again.Reason);
         Assert.Empty(await environment.VersionsOfRunAsync(plan.RunId));
     }

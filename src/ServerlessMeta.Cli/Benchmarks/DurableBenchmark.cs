@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessMeta.Application;
+using ServerlessMeta.Application.Pretraining;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Evaluation;
 using ServerlessMeta.Learning.Models;
@@ -158,26 +159,26 @@ internal static class DurableBenchmark
         using var ownedAzurite = azurite;
         var suffix = Guid.NewGuid().ToString("N")[..10];
         await using var services = LocalPretrainingHost.CreateServices(connection, "bench" + suffix, "Bench" + suffix, "bench");
-        var service = services.GetRequiredService<PretrainingService>();
+        var pretrainingData = services.GetRequiredService<PretrainingData>();
 
         // The data: the standard synthetic catalogue, stored through the dataset store.
         var seeding = Stopwatch.StartNew();
         var categories = await StoreCatalogAsync(services, seed, cancellationToken).ConfigureAwait(false);
 
         var basePlan = StandardPlan("bench-inprocess-" + suffix, algorithm, steps, metaBatch, seed, validationInterval) with { Shards = 1 };
-        var data = await service.GetDataAsync(basePlan, cancellationToken).ConfigureAwait(false);
-        var (episodes, _) = await service.GetEvaluationSetAsync(basePlan, EvaluationSplit.Validation, cancellationToken).ConfigureAwait(false);
+        var data = await pretrainingData.GetDataAsync(basePlan, cancellationToken).ConfigureAwait(false);
+        var (episodes, _) = await pretrainingData.GetEvaluationSetAsync(basePlan, EvaluationSplit.Validation, cancellationToken).ConfigureAwait(false);
         say(string.Create(CultureInfo.InvariantCulture, $"stored {categories.Count} categories ({data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test) in {seeding.Elapsed.TotalSeconds:F1} s"));
 
         // In process: MetaTrainer with every core on the meta-batch, held-out loss every validation interval.
         var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [basePlan.HiddenWidth] };
-        using (var warmUp = MetaModel.Create(algorithm, config, PretrainingService.Hyperparameters(basePlan), data.Featurizer, seed))
+        using (var warmUp = MetaModel.Create(algorithm, config, basePlan.Hyperparameters(), data.Featurizer, seed))
         {
             MetaTrainer.Train(warmUp, data.TrainingSampler(basePlan), new TrainingOptions { Iterations = WarmUpSteps, MetaBatchSize = metaBatch, Seed = seed + 1, Threads = cores }, cancellationToken: cancellationToken);
             _ = warmUp.ComputeUpdate(episodes, cores);
         }
 
-        using var model = MetaModel.Create(algorithm, config, PretrainingService.Hyperparameters(basePlan), data.Featurizer, seed);
+        using var model = MetaModel.Create(algorithm, config, basePlan.Hyperparameters(), data.Featurizer, seed);
         var timeline = new List<(double Seconds, double Loss)>();
         var clock = Stopwatch.StartNew();
         MetaTrainer.Train(

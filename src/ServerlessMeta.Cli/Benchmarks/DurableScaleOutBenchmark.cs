@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessMeta.Application;
+using ServerlessMeta.Application.Pretraining;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Tasks;
 using ServerlessMeta.Orchestration.Local;
@@ -50,8 +51,8 @@ internal static class DurableScaleOutBenchmark
             TextEncoder = TextFeaturesOptions.Hashed,
             CheckpointPeriod = 50,
         };
-        var service = services.GetRequiredService<PretrainingService>();
-        var data = await service.GetDataAsync(plan with { RunId = "bench-data-" + suffix }, cancellationToken).ConfigureAwait(false);
+        var pretrainingData = services.GetRequiredService<PretrainingData>();
+        var data = await pretrainingData.GetDataAsync(plan with { RunId = "bench-data-" + suffix }, cancellationToken).ConfigureAwait(false);
         plan = plan with { DataSnapshotId = data.SnapshotId };
         say(string.Create(CultureInfo.InvariantCulture, $"{catalog.Count} categories stored; plan: {plan.Shards} shards x {coresPerWorker} threads, {localSteps} local steps, {rounds} rounds ({rounds * localSteps} meta-steps), validation every {everyRounds} rounds"));
 

@@ -176,11 +176,11 @@ internal static class RealBenchmark
                     $"    {algorithm.ToWireName(),-11} test {accuracy.Average():P1}  validation {trained.BestValidationScore:P1} (best at iteration {trained.BestIteration} of {settings.Iterations})"));
                 if (algorithm == settings.ServiceAlgorithm)
                 {
-                    // The service's gate (PretrainingService.BeatsBaseline): a meta-model is served only when it beats
+                    // The service's gate (PretrainingEvaluation.BeatsBaseline): a meta-model is served only when it beats
                     // nearest centroid on held-out categories by more than chance would.
                     var onValidation = Evaluator.ClassificationAccuracy(model, validation.Value.Encoded, maxParallelism: settings.Threads);
                     var advantage = MeanEstimate.Of([.. onValidation.Select((a, i) => a - Baselines.NearestCentroidAccuracy(validation.Value.Encoded[i]))]);
-                    var gate = Application.PretrainingService.BeatsBaseline(new Application.EvaluationResult(
+                    var gate = Application.Pretraining.PretrainingEvaluation.BeatsBaseline(new Application.EvaluationResult(
                         trained.BestIteration, Application.EvaluationSplit.Validation, onValidation.Average(), 0, validationCentroid, onValidation.Length, advantage.Ci95));
                     served += gate ? 1 : 0;
                     Add("service", ServiceAccuracy(gate ? model : null, algorithm, encoderOptions, test.Value.Encoded, settings.Threads));

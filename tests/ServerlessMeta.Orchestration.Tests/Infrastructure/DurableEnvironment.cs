@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessMeta.Application;
+using ServerlessMeta.Application.Pretraining;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Models;
 using ServerlessMeta.Learning.Tasks;
@@ -44,7 +45,11 @@ internal sealed class DurableEnvironment : IAsyncDisposable
 
     public LocalDurableClient Client { get; }
 
-    public PretrainingService Pretraining => Services.GetRequiredService<PretrainingService>();
+    public PretrainingData Data => Services.GetRequiredService<PretrainingData>();
+
+    public PretrainingRounds Rounds => Services.GetRequiredService<PretrainingRounds>();
+
+    public PretrainingRegistration Registration => Services.GetRequiredService<PretrainingRegistration>();
 
     public RunArtifactStore Artifacts => Services.GetRequiredService<RunArtifactStore>();
 
@@ -86,9 +91,9 @@ internal sealed class DurableEnvironment : IAsyncDisposable
     /// <summary>The in-process reference: <see cref="MetaTrainer"/> for <paramref name="rounds"/> iterations on the run's training data.</summary>
     public async Task<MetaModel> InProcessReferenceAsync(PretrainingPlan plan, int rounds)
     {
-        var data = await Pretraining.GetDataAsync(plan);
+        var data = await Data.GetDataAsync(plan);
         var config = new ModelConfig { TaskKind = TaskKind.Classification, InputDimension = data.Featurizer.OutputDimension, HiddenWidths = [plan.HiddenWidth] };
-        var model = MetaModel.Create(plan.ParsedAlgorithm, config, PretrainingService.Hyperparameters(plan), data.Featurizer, plan.Seed);
+        var model = MetaModel.Create(plan.ParsedAlgorithm, config, plan.Hyperparameters(), data.Featurizer, plan.Seed);
         MetaTrainer.Train(model, data.TrainingSampler(plan), new TrainingOptions { Iterations = rounds, MetaBatchSize = plan.MetaBatchSize, Seed = plan.Seed, Threads = 1 });
         return model;
     }
@@ -96,7 +101,7 @@ internal sealed class DurableEnvironment : IAsyncDisposable
     /// <summary>The stored checkpoint of a round.</summary>
     public async Task<MetaModel> CheckpointAsync(string runId, int round)
     {
-        var bytes = await Artifacts.ReadAsync(runId, PretrainingService.CheckpointName(round));
+        var bytes = await Artifacts.ReadAsync(runId, RunArtifactNames.Checkpoint(round));
         return MetaModel.Load(bytes.ToStream());
     }
 
