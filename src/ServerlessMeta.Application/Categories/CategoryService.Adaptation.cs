@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using ServerlessMeta.Learning.Adaptation;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Evaluation;
