@@ -1,17 +1,14 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerlessMeta.Api.Contracts;
 using ServerlessMeta.Application;
 using ServerlessMeta.Application.Categories;
-using ServerlessMeta.Learning;
-using ServerlessMeta.Learning.Algorithms;
-using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Orchestration;
-using ServerlessMeta.Storage;
 
 namespace ServerlessMeta.Api;
 
@@ -22,21 +19,15 @@ namespace ServerlessMeta.Api;
 /// </summary>
 public sealed partial class ServerlessMetaApi(CategoryService categories, PretrainingService pretraining, IOptions<ApiOptions> options, TimeProvider time, ILogger<ServerlessMetaApi> logger)
 {
+    /// <summary>A stored version's metrics leave out the figures it has none of (as they always have), unlike a create answer's.</summary>
     private readonly ApiOptions _options = options.Value;
 
     public Task<IResult> CreateCategoryAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var body = await ReadBodyAsync<CreateCategoryBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        var categoryId = body!.CategoryId ?? throw new ArgumentException("categoryId is required.", "categoryId");
-        StorageIds.Validate(categoryId, "categoryId");
+        var categoryId = CategoryId.Parse(body!.CategoryId ?? throw new ArgumentException("categoryId is required.", "categoryId"), "categoryId");
         var examples = Examples(body.Examples);
-        IReadOnlyList<string>? labels = null;
-        if (body.Labels is not null)
-        {
-            labels = [.. body.Labels.Select((l, i) => string.IsNullOrWhiteSpace(l) ? throw new ArgumentException($"labels[{i}] is empty.", $"labels[{i}]") : l)];
-        }
-
-        var result = await categories.CreateAsync(new CreateCategoryCommand(categoryId, examples, body.Algorithm, Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false), labels, cancellationToken).ConfigureAwait(false);
+        var result = await categories.CreateAsync(new CreateCategoryCommand(categoryId, examples, body.Algorithm, Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false, body.Labels), cancellationToken).ConfigureAwait(false);
         request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{categoryId}";
         return Json(result, StatusCodes.Status201Created);
     });
@@ -52,40 +43,33 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
     public Task<IResult> PredictAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
+        var categoryId = Id(id);
         var body = await ReadBodyAsync<PredictBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        if (body!.Items is null)
-        {
-            throw new ArgumentException("items is required.", "items");
-        }
-
-        var items = body.Items.Select((item, i) => item is null
-            ? throw new ArgumentException($"items[{i}] is null.", $"items[{i}]")
-            : new CatalogItem(Features(item.Features, $"items[{i}].features"), item.Text)).ToList();
+        var items = body!.Items?.Select((item, i) => item is null ? null : new ItemInput(Features(item.Features, $"items[{i}].features"), item.Text)).ToList();
         try
         {
-            return Json(await categories.PredictAsync(id, items, body.Version, cancellationToken).ConfigureAwait(false), StatusCodes.Status200OK);
+            return Json(await categories.PredictAsync(categoryId, items, body.Version, cancellationToken).ConfigureAwait(false), StatusCodes.Status200OK);
         }
-        catch (ModelVersionNotFoundException e) when (body.Version is null)
+        catch (Exception e) when (body.Version is null && ServiceFailure.Classify(e, cancellationToken) is { Kind: ServiceFailureKind.VersionNotFound } failure)
         {
-            throw new ApiProblemException(ApiProblems.NotFound(request, e.Message, "id"));
+            throw new ApiProblemException(ApiProblems.NotFound(request, failure.Message, "id"));
         }
     });
 
     public Task<IResult> FeedbackAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
+        var categoryId = Id(id);
         var body = await ReadBodyAsync<FeedbackBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        var result = await categories.AddFeedbackAsync(id, Examples(body!.Examples), Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
+        var result = await categories.AddFeedbackAsync(categoryId, Examples(body!.Examples), Adaptation(body.Adaptation), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
         request.HttpContext.Response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/{ApiRoutes.Prefix}/categories/{id}/versions/{result.Version}/model");
         return Json(result, StatusCodes.Status201Created);
     });
 
     public Task<IResult> AddExamplesAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
+        var categoryId = Id(id);
         var body = await ReadBodyAsync<ExamplesBody>(request, required: true, cancellationToken).ConfigureAwait(false);
-        var result = await categories.IngestAsync(id, Examples(body!.Examples), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
+        var result = await categories.IngestAsync(categoryId, Examples(body!.Examples), body.CaseSensitiveLabels ?? false, cancellationToken).ConfigureAwait(false);
         if (result.Created)
         {
             request.HttpContext.Response.Headers.Location = $"/{ApiRoutes.Prefix}/categories/{id}";
@@ -96,50 +80,44 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
     public Task<IResult> ListVersionsAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
-        var category = await categories.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        var versions = await categories.ListVersionsAsync(id, cancellationToken).ConfigureAwait(false);
-        return Json(new
-        {
-            items = versions.Select(v => new
-            {
-                version = v.Version,
-                algorithm = v.Algorithm,
-                metaModelVersion = v.MetaModelVersion,
-                createdAt = v.CreatedAt,
-                metrics = VersionMetrics(v),
-                hyperparameters = v.Hyperparameters,
-                size = v.Size,
-                sha256 = v.Sha256,
-                serving = v.Version == category.ServingVersion,
-            }),
-        }, StatusCodes.Status200OK);
+        var categoryId = Id(id);
+        var category = await categories.GetAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        var versions = await categories.ListVersionsAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        return Json(new ItemList<VersionResponse>([.. versions.Select(v => new VersionResponse(
+            v.Version,
+            v.Algorithm,
+            v.MetaModelVersion,
+            v.CreatedAt,
+            v.Metrics,
+            v.Hyperparameters,
+            v.Size,
+            v.Sha256,
+            Serving: v.Version == category.ServingVersion))]), StatusCodes.Status200OK);
     });
 
     public Task<IResult> DownloadModelAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
+        var categoryId = Id(id);
         var number = Version(version);
-        await categories.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        await using var download = await categories.DownloadModelAsync(id, number, cancellationToken).ConfigureAwait(false);
-        var bytes = download.ToArray();
+        await categories.GetAsync(categoryId, cancellationToken).ConfigureAwait(false);
+        var download = await categories.DownloadModelAsync(categoryId, number, cancellationToken).ConfigureAwait(false);
         request.HttpContext.Response.Headers.ETag = $"\"{download.Sha256}\"";
         request.HttpContext.Response.Headers["x-smeta-sha256"] = download.Sha256;
-        return Results.File(bytes, "application/octet-stream", string.Create(CultureInfo.InvariantCulture, $"{id}-v{number}.smeta"));
+        return Results.File(download.Content, "application/octet-stream", string.Create(CultureInfo.InvariantCulture, $"{id}-v{number}.smeta"));
     });
 
     public Task<IResult> PromoteAsync(HttpRequest request, string id, string version, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
-        id = Id(id);
+        var categoryId = Id(id);
         var number = Version(version);
         try
         {
-            return Json(CategoryView(await categories.PromoteAsync(id, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
+            return Json(CategoryView(await categories.PromoteAsync(categoryId, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
         }
-        catch (ModelIntegrityException e)
+        catch (Exception e) when (ServiceFailure.Classify(e, cancellationToken) is { Kind: ServiceFailureKind.Integrity } failure)
         {
             // Promote refuses a version whose blob is missing or fails its checksum: nothing is moved.
-            return ApiProblems.Conflict(request, e.Message, "version");
+            return ApiProblems.Conflict(request, failure.Message, "version");
         }
     });
 
@@ -164,7 +142,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     public Task<IResult> GetPretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         ArgumentNullException.ThrowIfNull(runs);
-        StorageIds.Validate(instanceId, "instanceId");
+        Ids.Validate(instanceId, "instanceId");
         var status = await runs.GetAsync(instanceId, cancellationToken).ConfigureAwait(false)
             ?? throw new ApiProblemException(ApiProblems.NotFound(request, $"No pretraining run '{instanceId}'.", "instanceId"));
         return Json(status, StatusCodes.Status200OK);
@@ -173,7 +151,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     public Task<IResult> TerminatePretrainingAsync(HttpRequest request, IPretrainingRuns runs, string instanceId, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         ArgumentNullException.ThrowIfNull(runs);
-        StorageIds.Validate(instanceId, "instanceId");
+        Ids.Validate(instanceId, "instanceId");
         if (!await runs.TerminateAsync(instanceId, "Terminated through the API.", cancellationToken).ConfigureAwait(false))
         {
             throw new ApiProblemException(ApiProblems.NotFound(request, $"No pretraining run '{instanceId}'.", "instanceId"));
@@ -228,51 +206,19 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
     private static IResult Json(object value, int status) => Results.Json(value, ApiJson.Options, statusCode: status);
 
-    /// <summary>A stored version's metrics shaped like a create response's: the numbers plus the choice and the estimate's method.</summary>
-    private static Dictionary<string, object> VersionMetrics(CategoryModelVersion version)
-    {
-        var metrics = version.Metrics.ToDictionary(m => m.Key, m => (object)m.Value, StringComparer.Ordinal);
-        foreach (var name in new[] { "chosen", "estimate" })
-        {
-            if (version.Hyperparameters.TryGetValue(name, out var value))
-            {
-                metrics[name] = value;
-            }
-        }
+    private static CategoryResponse CategoryView(CategoryDetails c) =>
+        new(c.CategoryId, c.Labels, c.ExampleCount, c.ServingVersion, c.LatestVersion, c.CreatedAt, c.LabelCounts, c.FeatureCount);
 
-        if (version.Hyperparameters.TryGetValue("adaptationSteps", out var steps) && int.TryParse(steps, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
-        {
-            metrics["adaptationSteps"] = count;
-        }
-
-        return metrics;
-    }
-
-    private static CategoryResponse CategoryView(CategoryInfo c) =>
-        new(c.Id, c.Labels, c.ExampleCount, c.ServingVersion, c.LatestVersion, c.CreatedAt, c.LabelCounts, c.FeatureCount);
-
-    private static string Id(string id)
-    {
-        StorageIds.Validate(id, "id");
-        return id;
-    }
+    private static CategoryId Id(string id) => CategoryId.Parse(id, "id");
 
     private static int Version(string version) =>
         int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= 1
             ? number
             : throw new ArgumentException($"version must be a positive integer, got '{version}'.", "version");
 
-    private static List<LabelledItem> Examples(List<ExampleBody?>? examples)
-    {
-        if (examples is null)
-        {
-            throw new ArgumentException("examples is required.", "examples");
-        }
-
-        return [.. examples.Select((e, i) => e is null
-            ? throw new ArgumentException($"examples[{i}] is null.", $"examples[{i}]")
-            : new LabelledItem(Features(e.Features, $"examples[{i}].features"), e.Text, e.Label!))];
-    }
+    /// <summary>The examples as sent (missing or null ones are left for the service's checks to name).</summary>
+    private static List<ExampleInput?>? Examples(List<ExampleBody?>? examples) =>
+        examples?.Select((e, i) => e is null ? null : new ExampleInput(Features(e.Features, $"examples[{i}].features"), e.Text, e.Label)).ToList();
 
     /// <summary>Doubles to floats, refusing values a float cannot hold (they would become infinity).</summary>
     private static float[]? Features(double[]? features, string field)
@@ -296,7 +242,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         return result;
     }
 
-    private static AdaptationOptions? Adaptation(AdaptationBody? body) => body is null ? null : new AdaptationOptions(body.Steps, body.LearningRate);
+    private static AdaptationInput? Adaptation(AdaptationBody? body) => body is null ? null : new AdaptationInput(body.Steps, body.LearningRate);
 
     private PretrainingPlan Plan(PretrainingBody? body)
     {
@@ -447,46 +393,25 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         {
             return e.Result;
         }
-        catch (ArgumentException e)
-        {
-            return ApiProblems.Validation(request, Clean(e), e.ParamName ?? "body");
-        }
-        catch (CategoryNotFoundException e)
-        {
-            return ApiProblems.NotFound(request, e.Message, "id");
-        }
-        catch (ModelVersionNotFoundException e)
-        {
-            return ApiProblems.NotFound(request, e.Message, "version");
-        }
-        catch (CategoryAlreadyExistsException e)
-        {
-            return ApiProblems.Conflict(request, e.Message, "categoryId");
-        }
         catch (PretrainingRunConflictException e)
         {
             return ApiProblems.Conflict(request, e.Message, "runId");
-        }
-        catch (ConflictException e)
-        {
-            return ApiProblems.Conflict(request, e.Message, null);
-        }
-        catch (ModelIntegrityException e)
-        {
-            LogIntegrity(logger, request.Method, request.Path.Value ?? string.Empty, e.Message);
-            return ApiProblems.ModelIntegrity(request, e.Message);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return ApiProblems.TooLarge(request, _options.MaxRequestBodyBytes);
         }
-        catch (Exception e) when (!aborted.IsCancellationRequested && (deadline.IsCancellationRequested || StorageFaults.IsUnavailable(e, aborted)))
+        catch (Exception e) when (ServiceFailure.Classify(e, aborted) is { Kind: not ServiceFailureKind.StorageUnavailable } failure)
+        {
+            return Problem(request, failure);
+        }
+        catch (Exception e) when (!aborted.IsCancellationRequested && (deadline.IsCancellationRequested || ServiceFailure.Classify(e, aborted) is { Kind: ServiceFailureKind.StorageUnavailable }))
         {
             // Storage hung past the deadline (the token fired mid-call) or answered that it cannot serve now.
             var detail = deadline.IsCancellationRequested
                 ? $"Storage did not answer within the request's deadline of {Seconds(timeout)}."
                 : "Storage is unavailable.";
-            LogStorageUnavailable(logger, request.Method, request.Path.Value ?? string.Empty, detail, StorageFaults.Describe(e, timeout), e.GetType().Name);
+            LogStorageUnavailable(logger, request.Method, request.Path.Value ?? string.Empty, detail, ServiceFailure.DescribeStorageFault(e, timeout), e.GetType().Name);
             return ApiProblems.StorageUnavailable(request, $"{detail} The request may or may not have taken effect; retry after {Seconds(_options.RetryAfter)}.", _options.RetryAfter);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -496,11 +421,27 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         }
     }
 
-    /// <summary>The exception's message without the "(Parameter ...)" suffix, capped so a problem never echoes a large body.</summary>
-    private static string Clean(ArgumentException e)
+    /// <summary>The problem a service's failure (other than storage being unavailable) is.</summary>
+    private IResult Problem(HttpRequest request, ServiceFailure failure)
+    {
+        switch (failure.Kind)
+        {
+            case ServiceFailureKind.Invalid:
+                return ApiProblems.Validation(request, Clean(failure.Message), failure.Field ?? "body");
+            case ServiceFailureKind.CategoryNotFound or ServiceFailureKind.VersionNotFound:
+                return ApiProblems.NotFound(request, failure.Message, failure.Field ?? "id");
+            case ServiceFailureKind.Integrity:
+                LogIntegrity(logger, request.Method, request.Path.Value ?? string.Empty, failure.Message);
+                return ApiProblems.ModelIntegrity(request, failure.Message);
+            default:
+                return ApiProblems.Conflict(request, failure.Message, failure.Field);
+        }
+    }
+
+    /// <summary>A validation message capped so a problem never echoes a large body.</summary>
+    private static string Clean(string message)
     {
         const int MaxDetail = 500;
-        var message = FieldErrors.MessageOf(e);
         return message.Length <= MaxDetail ? message : string.Concat(message.AsSpan(0, MaxDetail), "…");
     }
 

@@ -40,7 +40,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     [Fact]
     public async Task Without_a_meta_model_a_category_is_adapted_from_scratch_and_says_so()
     {
-        var result = await Categories.CreateAsync(new CreateCategoryCommand("scratch", Clusters(3, 4, seed: 1)));
+        var result = await Categories.CreateAsync(new CreateCategoryCommand(Id("scratch"), Clusters(3, 4, seed: 1)));
 
         Assert.Equal(1, result.Version);
         Assert.Null(result.MetaModelVersion);
@@ -55,11 +55,11 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     [Fact]
     public async Task The_first_meta_model_is_used_as_soon_as_it_is_registered()
     {
-        var before = await Categories.CreateAsync(new CreateCategoryCommand("before-meta", Clusters(3, 2, seed: 12)));
+        var before = await Categories.CreateAsync(new CreateCategoryCommand(Id("before-meta"), Clusters(3, 2, seed: 12)));
         Assert.Null(before.MetaModelVersion);
 
         await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
-        var after = await Categories.CreateAsync(new CreateCategoryCommand("after-meta", Clusters(3, 2, seed: 13)));
+        var after = await Categories.CreateAsync(new CreateCategoryCommand(Id("after-meta"), Clusters(3, 2, seed: 13)));
 
         Assert.Equal(1, after.MetaModelVersion);
         Assert.Null(after.Note);
@@ -71,7 +71,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
         // A meta-model whose embedding maps everything to zero can only guess; nearest centroid separates the clusters.
         await RegisterMetaModelAsync(MetaAlgorithm.Maml, collapsed: true);
         var examples = Clusters(4, 3, seed: 2);
-        var result = await Categories.CreateAsync(new CreateCategoryCommand("baseline-wins", examples, Adaptation: new AdaptationOptions(Steps: 0)));
+        var result = await Categories.CreateAsync(new CreateCategoryCommand(Id("baseline-wins"), examples, Adaptation: new AdaptationInput(Steps: 0)));
 
         Assert.Equal(CategoryService.NearestCentroidChoice, result.Metrics.Chosen);
         Assert.Equal(CategoryService.NearestCentroidChoice, result.Algorithm);
@@ -82,8 +82,8 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
 
         // The stored model classifies like nearest centroid on the raw features.
         var queries = Clusters(4, 5, seed: 3);
-        var predicted = await Categories.PredictAsync("baseline-wins", [.. queries.Select(q => q.Item)]);
-        var support = SupportSet.Create(new Featurizer(new FeaturizerOptions { NumericDimension = Dimension, TextDimension = 0 }), examples);
+        var predicted = await Categories.PredictAsync(Id("baseline-wins"), [.. queries.Select(Item)]);
+        var support = SupportSet.Create(new Featurizer(new FeaturizerOptions { NumericDimension = Dimension, TextDimension = 0 }), [.. examples.Select(e => new LabelledItem(e.Features, e.Text, e.Label!))]);
         var centroid = NearestCentroid.Fit(support.Set, support.Labels.Count);
         var features = queries.SelectMany(q => q.Features!).ToArray();
         var expected = centroid.Classify(features, queries.Count).Select(c => support.Labels[c]);
@@ -94,11 +94,11 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     public async Task Feedback_appends_the_examples_and_serves_a_model_adapted_on_all_of_them()
     {
         await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
-        var first = await Categories.CreateAsync(new CreateCategoryCommand("feedback", Clusters(2, 2, seed: 4)));
+        var first = await Categories.CreateAsync(new CreateCategoryCommand(Id("feedback"), Clusters(2, 2, seed: 4)));
         Assert.Equal(1, first.MetaModelVersion);
         Assert.Equal(CategoryServiceTestsExtensions.MetaModelChoice, first.Metrics.Chosen);
 
-        var second = await Categories.AddFeedbackAsync("feedback", Clusters(3, 2, seed: 5));
+        var second = await Categories.AddFeedbackAsync(Id("feedback"), Clusters(3, 2, seed: 5));
 
         Assert.Equal(2, second.Version);
         Assert.Equal(10, second.Metrics.Examples);
@@ -106,7 +106,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
         var category = await Registry.GetCategoryAsync("feedback");
         Assert.Equal(10, category.ExampleCount);
         Assert.Equal(2, category.ServingVersion);
-        var versions = await Categories.ListVersionsAsync("feedback");
+        var versions = await Categories.ListVersionsAsync(Id("feedback"));
         Assert.Equal([1, 2], versions.Select(v => v.Version));
         Assert.NotEqual(versions[0].ExamplesHash, versions[1].ExamplesHash);
     }
@@ -118,18 +118,18 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
         var examples = Clusters(2, 2, seed: 6);
         examples[3] = examples[3] with { Features = [1, 2, 3] };
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Categories.CreateAsync(new CreateCategoryCommand("rejected", examples)));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Categories.CreateAsync(new CreateCategoryCommand(Id("rejected"), examples)));
 
         Assert.Equal("examples[3].features", error.ParamName);
         await Assert.ThrowsAsync<CategoryNotFoundException>(() => Registry.GetCategoryAsync("rejected"));
 
-        await Categories.CreateAsync(new CreateCategoryCommand("kept", Clusters(2, 2, seed: 7)));
+        await Categories.CreateAsync(new CreateCategoryCommand(Id("kept"), Clusters(2, 2, seed: 7)));
         var tooMany = Clusters(2, 1, seed: 8);
         tooMany[0] = tooMany[0] with { Label = new string('x', DatasetStore.MaxLabelLength + 1) };
-        error = await Assert.ThrowsAsync<ArgumentException>(() => Categories.AddFeedbackAsync("kept", tooMany));
+        error = await Assert.ThrowsAsync<ArgumentException>(() => Categories.AddFeedbackAsync(Id("kept"), tooMany));
         Assert.Equal("examples[0].label", error.ParamName);
         Assert.Equal(4, (await Registry.GetCategoryAsync("kept")).ExampleCount);
-        Assert.Single(await Categories.ListVersionsAsync("kept"));
+        Assert.Single(await Categories.ListVersionsAsync(Id("kept")));
     }
 
     [Theory]
@@ -139,12 +139,12 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     public async Task Creating_feeding_back_and_predicting_leave_the_live_tensor_count_flat(MetaAlgorithm algorithm)
     {
         await RegisterMetaModelAsync(algorithm);
-        var items = Clusters(3, 4, seed: 9).Select(e => e.Item).ToList();
-        await Categories.CreateAsync(new CreateCategoryCommand("warm", Clusters(3, 3, seed: 10)));
-        await Categories.PredictAsync("warm", items);
-        await Categories.AddFeedbackAsync("warm", Clusters(3, 1, seed: 11));
-        await Categories.PredictAsync("warm", items, version: 1);
-        await Categories.PredictAsync("warm", items, version: 2);
+        var items = Clusters(3, 4, seed: 9).Select(Item).ToList();
+        await Categories.CreateAsync(new CreateCategoryCommand(Id("warm"), Clusters(3, 3, seed: 10)));
+        await Categories.PredictAsync(Id("warm"), items);
+        await Categories.AddFeedbackAsync(Id("warm"), Clusters(3, 1, seed: 11));
+        await Categories.PredictAsync(Id("warm"), items, version: 1);
+        await Categories.PredictAsync(Id("warm"), items, version: 2);
 
         // Earlier tests' garbage must not be finalized while this one counts.
         GC.Collect();
@@ -152,9 +152,9 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
         var before = Tensor.TotalCount;
         for (var i = 0; i < 20; i++)
         {
-            await Categories.CreateAsync(new CreateCategoryCommand($"leak-{i}", Clusters(3, 3, seed: 20 + i)));
-            await Categories.PredictAsync("warm", items);
-            await Categories.PredictAsync("warm", items, version: 1);
+            await Categories.CreateAsync(new CreateCategoryCommand(Id($"leak-{i}"), Clusters(3, 3, seed: 20 + i)));
+            await Categories.PredictAsync(Id("warm"), items);
+            await Categories.PredictAsync(Id("warm"), items, version: 1);
         }
 
         Assert.Equal(before, Tensor.TotalCount);
@@ -175,9 +175,9 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
             try
             {
                 await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
-                await Categories.CreateAsync(new CreateCategoryCommand("loaded", Clusters(3, 3, seed: 40)));
-                await Categories.AddFeedbackAsync("loaded", Clusters(3, 1, seed: 41));
-                await Categories.PredictAsync("loaded", Clusters(3, 1, seed: 42).Select(e => e.Item).ToList(), version: 1);
+                await Categories.CreateAsync(new CreateCategoryCommand(Id("loaded"), Clusters(3, 3, seed: 40)));
+                await Categories.AddFeedbackAsync(Id("loaded"), Clusters(3, 1, seed: 41));
+                await Categories.PredictAsync(Id("loaded"), Clusters(3, 1, seed: 42).Select(Item).ToList(), version: 1);
                 Assert.True(Tensor.TotalCount > before, "The service should hold the meta-model and the category's models.");
             }
             finally
@@ -213,10 +213,14 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     /// <summary>Well-separated Gaussian clusters: label c sits around 4·e_c.</summary>
-    private static List<LabelledItem> Clusters(int labels, int perLabel, int seed)
+    private static CategoryId Id(string id) => CategoryId.Parse(id, "id");
+
+    private static ItemInput Item(ExampleInput example) => new(example.Features, example.Text);
+
+    private static List<ExampleInput> Clusters(int labels, int perLabel, int seed)
     {
         var random = new Random(seed);
-        var examples = new List<LabelledItem>();
+        var examples = new List<ExampleInput>();
         for (var i = 0; i < perLabel; i++)
         {
             for (var c = 0; c < labels; c++)
@@ -227,7 +231,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
                     features[j] = (float)((j == c ? 4 : 0) + (random.NextDouble() - 0.5));
                 }
 
-                examples.Add(new LabelledItem(features, null, $"c{c}"));
+                examples.Add(new ExampleInput(features, null, $"c{c}"));
             }
         }
 

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessMeta.Application.Categories;
-using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Orchestration.Local;
 
 namespace ServerlessMeta.Application.IntegrationTests;
@@ -41,9 +40,9 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, ToDictionary(tags))));
         meterListener.Start();
 
-        LabelledItem Example(string text, string label) => new(null, text, label);
-        await categories.CreateAsync(new CreateCategoryCommand("traced", [Example("red ring", "ring"), Example("gold ring", "ring"), Example("long necklace", "necklace"), Example("pearl necklace", "necklace")]));
-        await categories.PredictAsync("traced", [new CatalogItem(null, "silver ring"), new CatalogItem(null, "short necklace"), new CatalogItem(null, "ring")]);
+        ExampleInput Example(string text, string label) => new(null, text, label);
+        await categories.CreateAsync(new CreateCategoryCommand(CategoryId.Parse("traced", "id"), [Example("red ring", "ring"), Example("gold ring", "ring"), Example("long necklace", "necklace"), Example("pearl necklace", "necklace")]));
+        await categories.PredictAsync(CategoryId.Parse("traced", "id"), [new ItemInput(null, "silver ring"), new ItemInput(null, "short necklace"), new ItemInput(null, "ring")]);
 
         var create = Assert.Single(activities, a => a.OperationName == "smeta.category.create");
         Assert.Equal("traced", create.GetTagItem("smeta.category_id"));

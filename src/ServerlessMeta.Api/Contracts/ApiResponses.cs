@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ServerlessMeta.Application.Categories;
+
 namespace ServerlessMeta.Api.Contracts;
 
 // The response bodies of docs/api.md, the one declaration the server writes and the smeta client and the tests read
@@ -28,6 +33,41 @@ public sealed record CategoryResponse(
     DateTimeOffset CreatedAt,
     IReadOnlyDictionary<string, long> LabelCounts,
     int? FeatureCount);
+
+/// <summary>A stored model version of a category (an item of <c>GET /api/categories/{id}/versions</c>).</summary>
+/// <param name="Version">Its number.</param>
+/// <param name="Algorithm">Its algorithm ("nearest-centroid" when the baseline was stored).</param>
+/// <param name="MetaModelVersion">The meta-model it was adapted from; null when adapted from scratch.</param>
+/// <param name="CreatedAt">When it was stored.</param>
+/// <param name="Metrics">The adaptation's figures, as create answered them; figures it did not measure are left out.</param>
+/// <param name="Hyperparameters">How it was adapted (steps, learning rate, the choice).</param>
+/// <param name="Size">Bytes of its model file.</param>
+/// <param name="Sha256">SHA-256 of its model file (hex).</param>
+/// <param name="Serving">True for the version predict uses when none is named.</param>
+public sealed record VersionResponse(
+    int Version,
+    string Algorithm,
+    int? MetaModelVersion,
+    DateTimeOffset CreatedAt,
+    [property: JsonConverter(typeof(OmitNullFigures))] AdaptationMetrics Metrics,
+    IReadOnlyDictionary<string, string> Hyperparameters,
+    long Size,
+    string Sha256,
+    bool Serving);
+
+/// <summary>Writes a version's <see cref="AdaptationMetrics"/> without the figures it did not measure (null ones); reads them back.</summary>
+public sealed class OmitNullFigures : JsonConverter<AdaptationMetrics>
+{
+    private static readonly ConditionalWeakTable<JsonSerializerOptions, JsonSerializerOptions> WithoutNulls = new();
+
+    /// <inheritdoc/>
+    public override AdaptationMetrics? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        JsonSerializer.Deserialize<AdaptationMetrics>(ref reader, options);
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, AdaptationMetrics value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, WithoutNulls.GetValue(options, o => new JsonSerializerOptions(o) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
+}
 
 /// <summary>A registered meta-model (an item of <c>GET /api/meta-models</c>, newest first).</summary>
 /// <param name="Version">Its version.</param>

@@ -1,15 +1,19 @@
-using ServerlessMeta.Learning.Algorithms;
-using ServerlessMeta.Learning.Data;
-
 namespace ServerlessMeta.Application.Categories;
 
 /// <summary>Create a category from a few labelled examples and adapt a model to it.</summary>
-/// <param name="CategoryId">The new category's id (a storage id).</param>
+/// <param name="CategoryId">The new category's id.</param>
 /// <param name="Examples">Its labelled examples (every label needs at least one).</param>
 /// <param name="Algorithm">Which meta-model to adapt (wire name); null: the serving meta-model's.</param>
 /// <param name="Adaptation">Inner-loop steps and learning rate; null fields take the meta-model's defaults.</param>
 /// <param name="CaseSensitiveLabels">Keep labels that differ only by case apart (by default such a pair is refused as a typo).</param>
-public sealed record CreateCategoryCommand(string CategoryId, IReadOnlyList<LabelledItem> Examples, string? Algorithm = null, AdaptationOptions? Adaptation = null, bool CaseSensitiveLabels = false);
+/// <param name="Labels">The labels, declared: every one needs an example and no other may appear; null: the examples' labels.</param>
+public sealed record CreateCategoryCommand(
+    CategoryId CategoryId,
+    IReadOnlyList<ExampleInput?>? Examples,
+    string? Algorithm = null,
+    AdaptationInput? Adaptation = null,
+    bool CaseSensitiveLabels = false,
+    IReadOnlyList<string?>? Labels = null);
 
 /// <summary>A model version just adapted and stored for a category.</summary>
 /// <param name="CategoryId">The category.</param>
@@ -33,7 +37,7 @@ public sealed record CategoryModelResult(
 /// <summary>Quality figures of an adaptation.</summary>
 /// <param name="Examples">Examples adapted on.</param>
 /// <param name="SupportAccuracy">Accuracy of the stored model on the examples it was adapted on.</param>
-/// <param name="Estimate">How the held-out estimate was made ("leave-one-out" or "k-fold cross-validation"); null with fewer than 2 examples of some label.</param>
+/// <param name="Estimate">How the held-out estimate was made ("5-fold cross-validation": stratified k-fold); null with fewer than 2 examples of some label.</param>
 /// <param name="Folds">Folds of that estimate.</param>
 /// <param name="MetaModelAccuracy">Held-out estimate of the meta-model's adaptation (or the from-scratch model's).</param>
 /// <param name="BaselineAccuracy">Held-out estimate of nearest centroid on the raw features, same folds.</param>

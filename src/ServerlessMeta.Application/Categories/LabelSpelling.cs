@@ -3,21 +3,14 @@ using ServerlessMeta.Learning.Data;
 namespace ServerlessMeta.Application.Categories;
 
 /// <summary>
-/// How labels are read from a request: leading and trailing white space is dropped ("red " is "red"), and a label
+/// How labels are read from a request: leading and trailing white space is dropped ("red " is "red", see
+/// <see cref="RequestValidator"/>), and a label
 /// that differs from another only by case ("Red" beside "red", in the request or already in the category) is refused,
 /// since it is almost always a typo that would split one class in two. A request that means them as different labels
 /// says so with <c>caseSensitiveLabels: true</c>.
 /// </summary>
 internal static class LabelSpelling
 {
-    /// <summary>The examples with their labels trimmed (nulls and missing labels are left for the checks to name).</summary>
-    public static IReadOnlyList<LabelledItem> Trim(IReadOnlyList<LabelledItem>? examples) =>
-        examples is null ? [] : [.. examples.Select(e => e?.Label is { Length: > 0 } label && (char.IsWhiteSpace(label[0]) || char.IsWhiteSpace(label[^1])) ? e with { Label = label.Trim() } : e!)];
-
-    /// <summary>Declared labels, trimmed.</summary>
-    public static IReadOnlyList<string>? Trim(IReadOnlyList<string>? labels) =>
-        labels is null ? null : [.. labels.Select(l => l?.Trim() ?? string.Empty)];
-
     /// <summary>
     /// Throws <see cref="ArgumentException"/> naming the field when, unless <paramref name="caseSensitive"/>, a declared
     /// label or an example's label differs only by case from another one or from one of <paramref name="existing"/>.

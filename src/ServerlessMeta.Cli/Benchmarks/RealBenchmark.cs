@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ServerlessMeta.Learning.Adaptation;
 using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Data;
 using ServerlessMeta.Learning.Evaluation;

@@ -1,8 +1,9 @@
+using ServerlessMeta.Learning.Algorithms;
 using ServerlessMeta.Learning.Evaluation;
 using ServerlessMeta.Learning.Models;
 using ServerlessMeta.Learning.Tasks;
 
-namespace ServerlessMeta.Learning.Algorithms;
+namespace ServerlessMeta.Learning.Adaptation;
 
 /// <summary>
 /// The per-category choice the service makes: adapt the model to the support set and, when every label
