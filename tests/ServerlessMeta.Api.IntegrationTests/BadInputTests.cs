@@ -27,7 +27,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("null")]
     [InlineData("[]")]
     [InlineData("\"ID\"")]
-    public async Task Create_with_malformed_json_is_400_on_body(string raw)
+    public async Task CreateWithMalformedJsonIs400OnBody(string raw)
     {
         var id = TestData.NewId("malformed");
         (await Api.PostRawAsync("api/categories", raw.Replace("ID", id, StringComparison.Ordinal))).IsProblem(400, "body");
@@ -35,13 +35,13 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Create_without_any_body_is_400_on_body()
+    public async Task CreateWithoutAnyBodyIs400OnBody()
     {
         (await Api.PostRawAsync("api/categories", null)).IsProblem(400, "body");
     }
 
     [Fact]
-    public async Task Feedback_predict_ingest_and_pretraining_with_malformed_json_are_400_on_body_and_store_nothing()
+    public async Task FeedbackPredictIngestAndPretrainingWithMalformedJsonAre400OnBodyAndStoreNothing()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -68,7 +68,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("Infinity")]
     [InlineData("-Infinity")]
     [InlineData("nan")]
-    public async Task Create_with_a_nan_or_infinity_token_is_400(string token)
+    public async Task CreateWithANanOrInfinityTokenIs400(string token)
     {
         // Not JSON numbers: malformed JSON, so the field is "body" (docs/api.md).
         var id = TestData.NewId("nan");
@@ -84,7 +84,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("-1e39")]
     [InlineData("3.5e38")]
     [InlineData("1e400")]
-    public async Task Create_with_a_non_finite_or_float_overflowing_feature_is_400_on_the_features(string token)
+    public async Task CreateWithANonFiniteOrFloatOverflowingFeatureIs400OnTheFeatures(string token)
     {
         var id = TestData.NewId("overflow");
         (await Api.PostRawAsync("api/categories", WithRawFeature(id, token))).IsProblemOnFieldStartingWith(400, "examples[0].features");
@@ -94,7 +94,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [Theory]
     [InlineData("1e39")]
     [InlineData("\"NaN\"")]
-    public async Task Non_finite_features_in_feedback_ingest_and_predict_are_400_and_store_nothing(string token)
+    public async Task NonFiniteFeaturesInFeedbackIngestAndPredictAre400AndStoreNothing(string token)
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -113,7 +113,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task A_problem_does_not_echo_the_rest_of_a_large_body()
+    public async Task AProblemDoesNotEchoTheRestOfALargeBody()
     {
         // Not in the contract's words, but a problem's detail should name the spot, not copy the request:
         // an unbounded echo turns every malformed 4 MiB request into a 4 MiB error (and log line).
@@ -144,7 +144,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("steps-string", "adaptation.steps")]
     [InlineData("steps-fraction", "adaptation.steps")]
     [InlineData("learningRate-string", "adaptation.learningRate")]
-    public async Task Create_with_a_wrong_type_is_400_on_that_field(string change, string field)
+    public async Task CreateWithAWrongTypeIs400OnThatField(string change, string field)
     {
         var id = TestData.NewId("type");
         var body = ValidCreateBody(id);
@@ -187,7 +187,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Feedback_and_predict_with_wrong_types_are_400_and_store_nothing()
+    public async Task FeedbackAndPredictWithWrongTypesAre400AndStoreNothing()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -213,7 +213,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("categoryId-missing", "categoryId")]
     [InlineData("examples-missing", "examples")]
     [InlineData("examples-empty", "examples")]
-    public async Task Create_with_a_missing_piece_is_400_on_that_field(string change, string field)
+    public async Task CreateWithAMissingPieceIs400OnThatField(string change, string field)
     {
         var id = TestData.NewId("missing");
         var body = ValidCreateBody(id);
@@ -232,7 +232,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task An_example_with_neither_text_nor_features_is_400()
+    public async Task AnExampleWithNeitherTextNorFeaturesIs400()
     {
         var id = TestData.NewId("empty-example");
         var body = ValidCreateBody(id);
@@ -242,7 +242,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task A_declared_label_without_examples_is_400_on_labels()
+    public async Task ADeclaredLabelWithoutExamplesIs400OnLabels()
     {
         var id = TestData.NewId("declared");
         var body = ValidCreateBody(id);
@@ -253,7 +253,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task An_example_label_outside_the_declared_labels_is_400()
+    public async Task AnExampleLabelOutsideTheDeclaredLabelsIs400()
     {
         var id = TestData.NewId("undeclared");
         var body = ValidCreateBody(id);
@@ -265,7 +265,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Fifty_one_labels_in_the_examples_of_a_create_are_400()
+    public async Task FiftyOneLabelsInTheExamplesOfACreateAre400()
     {
         var id = TestData.NewId("labels51");
         var body = new JsonObject { ["categoryId"] = id, ["examples"] = ManyLabels(51) };
@@ -274,7 +274,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Fifty_one_labels_in_an_ingest_are_400()
+    public async Task FiftyOneLabelsInAnIngestAre400()
     {
         var ingest = TestData.NewId("labels51-ingest");
         (await Api.PostAsync($"api/categories/{ingest}/examples", new JsonObject { ["examples"] = ManyLabels(51) })).IsProblemOnFieldStartingWith(400, "labels", "examples");
@@ -282,7 +282,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Fifty_one_declared_labels_are_400_on_labels()
+    public async Task FiftyOneDeclaredLabelsAre400OnLabels()
     {
         var id = TestData.NewId("declared51");
         var body = new JsonObject { ["categoryId"] = id, ["examples"] = ManyLabels(51), ["labels"] = new JsonArray([.. Enumerable.Range(0, 51).Select(i => (JsonNode)$"label-{i:D2}")]) };
@@ -291,7 +291,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Feedback_with_a_missing_label_is_400_and_stores_nothing()
+    public async Task FeedbackWithAMissingLabelIs400AndStoresNothing()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -312,7 +312,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- feature dimension, text length
 
     [Fact]
-    public async Task Inconsistent_feature_dimension_within_a_create_is_400_on_the_offending_example()
+    public async Task InconsistentFeatureDimensionWithinACreateIs400OnTheOffendingExample()
     {
         var id = TestData.NewId("dimension");
         var examples = TestData.Small("dimension", 0, labels: 2, perLabel: 3);
@@ -323,7 +323,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task A_feature_dimension_other_than_the_categorys_data_is_400_in_feedback_ingest_and_predict()
+    public async Task AFeatureDimensionOtherThanTheCategorysDataIs400InFeedbackIngestAndPredict()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -343,7 +343,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Text_over_2000_characters_is_400_on_that_text()
+    public async Task TextOver2000CharactersIs400OnThatText()
     {
         var soft = new SoftChecks();
         var tooLong = new string('a', 2001);
@@ -372,7 +372,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task More_than_10000_items_to_predict_is_400_on_items()
+    public async Task MoreThan10000ItemsToPredictIs400OnItems()
     {
         var id = await server.ExistingCategoryAsync();
         var items = new JsonArray([.. Enumerable.Range(0, 10_001).Select(i => (JsonNode)new JsonObject { ["text"] = "x" })]);
@@ -380,7 +380,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task A_prediction_item_with_neither_text_nor_features_is_400()
+    public async Task APredictionItemWithNeitherTextNorFeaturesIs400()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -399,7 +399,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("learningRate", 11.0)]
     [InlineData("learningRate", -0.01)]
     [InlineData("learningRate", 1e-7)]
-    public async Task Adaptation_outside_its_bounds_is_400_on_create_and_feedback(string member, double value)
+    public async Task AdaptationOutsideItsBoundsIs400OnCreateAndFeedback(string member, double value)
     {
         var soft = new SoftChecks();
         var field = $"adaptation.{member}";
@@ -426,7 +426,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("gradient-boosting")]
     [InlineData("")]
     [InlineData("nearest-centroid-please")]
-    public async Task An_unknown_algorithm_is_400_on_algorithm(string algorithm)
+    public async Task AnUnknownAlgorithmIs400OnAlgorithm(string algorithm)
     {
         var soft = new SoftChecks();
         var id = TestData.NewId("algorithm");
@@ -461,7 +461,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("hiddenWidth", 0.0)]
     [InlineData("innerLearningRate", 0.0)]
     [InlineData("outerLearningRate", -0.001)]
-    public async Task Non_positive_pretraining_parameters_are_400_on_that_parameter(string parameter, double value)
+    public async Task NonPositivePretrainingParametersAre400OnThatParameter(string parameter, double value)
     {
         var runId = TestData.NewId("params");
         var plan = TestData.TinyPlan(runId);
@@ -475,7 +475,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("metaBatchSize", "4.5")]
     [InlineData("shards", "true")]
     [InlineData("runId", "42")]
-    public async Task Pretraining_parameters_of_the_wrong_type_are_400_on_that_parameter(string parameter, string raw)
+    public async Task PretrainingParametersOfTheWrongTypeAre400OnThatParameter(string parameter, string raw)
     {
         var runId = TestData.NewId("ptype");
         var plan = TestData.TinyPlan(runId);
@@ -485,7 +485,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task More_shards_than_tasks_per_round_is_400_on_shards()
+    public async Task MoreShardsThanTasksPerRoundIs400OnShards()
     {
         var runId = TestData.NewId("shards");
         var plan = TestData.TinyPlan(runId);
@@ -512,7 +512,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
 
     [Theory]
     [MemberData(nameof(InvalidIds))]
-    public async Task An_invalid_category_id_in_the_body_is_400_on_categoryId(string id)
+    public async Task AnInvalidCategoryIdInTheBodyIs400OnCategoryId(string id)
     {
         var before = await ListedAsync(id);
         (await Api.PostAsync("api/categories", ValidCreateBody(id))).IsProblem(400, "categoryId");
@@ -521,14 +521,14 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
 
     [Theory]
     [MemberData(nameof(InvalidIds))]
-    public async Task An_invalid_run_id_in_the_body_is_400_on_runId(string id)
+    public async Task AnInvalidRunIdInTheBodyIs400OnRunId(string id)
     {
         (await Api.PostAsync("api/pretraining", TestData.TinyPlan(id))).IsProblem(400, "runId");
     }
 
     [Theory]
     [MemberData(nameof(InvalidIds))]
-    public async Task An_invalid_id_in_the_route_is_400_on_id_or_instanceId(string id)
+    public async Task AnInvalidIdInTheRouteIs400OnIdOrInstanceId(string id)
     {
         var soft = new SoftChecks();
         var listedBefore = await ListedAsync(id);
@@ -552,7 +552,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     [InlineData("-1")]
     [InlineData("1.5")]
     [InlineData("one")]
-    public async Task An_invalid_version_in_the_route_is_400_on_version(string version)
+    public async Task AnInvalidVersionInTheRouteIs400OnVersion(string version)
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -566,7 +566,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- unknown things: 404
 
     [Fact]
-    public async Task Unknown_category_is_404_on_id_everywhere_and_feedback_does_not_create_it()
+    public async Task UnknownCategoryIs404OnIdEverywhereAndFeedbackDoesNotCreateIt()
     {
         var soft = new SoftChecks();
         var id = TestData.NewId("unknown");
@@ -581,7 +581,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Unknown_version_is_404_on_version()
+    public async Task UnknownVersionIs404OnVersion()
     {
         var soft = new SoftChecks();
         var id = await server.ExistingCategoryAsync();
@@ -594,7 +594,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Unknown_pretraining_run_is_404_on_instanceId()
+    public async Task UnknownPretrainingRunIs404OnInstanceId()
     {
         var soft = new SoftChecks();
         var runId = TestData.NewId("no-such-run");
@@ -606,7 +606,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- conflicts
 
     [Fact]
-    public async Task Creating_an_existing_category_is_409_and_changes_nothing()
+    public async Task CreatingAnExistingCategoryIs409AndChangesNothing()
     {
         var id = await server.ExistingCategoryAsync();
         var before = await Probe.SnapshotAsync(Api, id);
@@ -618,7 +618,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- keys
 
     [Fact]
-    public async Task Missing_or_wrong_key_is_401_on_the_key_header_and_stores_nothing()
+    public async Task MissingOrWrongKeyIs401OnTheKeyHeaderAndStoresNothing()
     {
         var soft = new SoftChecks();
         using var wrong = server.WithKey("wrong-" + server.Key);
@@ -643,7 +643,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task The_key_in_the_code_query_parameter_works()
+    public async Task TheKeyInTheCodeQueryParameterWorks()
     {
         var categories = (await server.Anonymous.GetAsync($"api/categories?code={Uri.EscapeDataString(server.Key)}")).JsonWithStatus(200);
         Assert.NotNull(categories.Arr("items"));
@@ -654,7 +654,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     }
 
     [Fact]
-    public async Task Health_needs_no_key_and_ignores_a_wrong_one()
+    public async Task HealthNeedsNoKeyAndIgnoresAWrongOne()
     {
         var health = (await server.Anonymous.GetAsync("api/health")).JsonWithStatus(200);
         Assert.Equal("healthy", health.Str("status"));
@@ -668,7 +668,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- unknown fields
 
     [Fact]
-    public async Task Unknown_fields_are_ignored()
+    public async Task UnknownFieldsAreIgnored()
     {
         var id = TestData.NewId("unknown-fields");
         var body = ValidCreateBody(id);
@@ -686,7 +686,7 @@ public sealed class BadInputTests(BadInputServer server) : IClassFixture<BadInpu
     // ---------------------------------------------------------------- body limit (default 4 MiB)
 
     [Fact]
-    public async Task A_body_over_the_default_4_MiB_limit_is_413_on_body()
+    public async Task ABodyOverTheDefault4MiBLimitIs413OnBody()
     {
         var id = TestData.NewId("huge");
         var raw = new StringBuilder(ValidCreateBody(id).ToJsonString().TrimEnd('}'));

@@ -13,7 +13,7 @@ public sealed class BodyLimitAndEmptyStoreTests(SmallBodyServer server) : IClass
     private ApiClient Api => server.Api;
 
     [Fact]
-    public async Task A_body_over_the_configured_limit_is_413_on_body_and_stores_nothing()
+    public async Task ABodyOverTheConfiguredLimitIs413OnBodyAndStoresNothing()
     {
         var id = TestData.NewId("big");
         var raw = OversizedCreateBody(id);
@@ -29,7 +29,7 @@ public sealed class BodyLimitAndEmptyStoreTests(SmallBodyServer server) : IClass
     }
 
     [Fact]
-    public async Task A_chunked_body_over_the_configured_limit_is_413_on_body_and_stores_nothing()
+    public async Task AChunkedBodyOverTheConfiguredLimitIs413OnBodyAndStoresNothing()
     {
         var id = TestData.NewId("big-chunked");
         (await Api.PostChunkedAsync("api/categories", OversizedCreateBody(id))).IsProblem(413, "body");
@@ -37,7 +37,7 @@ public sealed class BodyLimitAndEmptyStoreTests(SmallBodyServer server) : IClass
     }
 
     [Fact]
-    public async Task A_body_under_the_configured_limit_is_accepted()
+    public async Task ABodyUnderTheConfiguredLimitIsAccepted()
     {
         var id = TestData.NewId("small");
         var body = TestData.CreateBody(id, TestData.Small("small", 0, labels: 2, perLabel: 2));
@@ -48,7 +48,7 @@ public sealed class BodyLimitAndEmptyStoreTests(SmallBodyServer server) : IClass
     }
 
     [Fact]
-    public async Task Pretraining_with_too_little_data_is_409_and_starts_nothing()
+    public async Task PretrainingWithTooLittleDataIs409AndStartsNothing()
     {
         var runId = TestData.NewId("starved");
         (await Api.PostAsync("api/pretraining", TestData.TinyPlan(runId))).IsProblem(409, f => f is null || f is "body" or "runId" or "data", "absent, 'body', 'runId' or 'data'");

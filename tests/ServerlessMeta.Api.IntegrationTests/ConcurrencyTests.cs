@@ -11,7 +11,7 @@ public sealed class ConcurrencyTests(ConcurrencyServer server, ITestOutputHelper
     private ApiClient Api => server.Api;
 
     [Fact]
-    public async Task Two_simultaneous_feedback_calls_produce_two_distinct_versions_and_keep_both_examples()
+    public async Task TwoSimultaneousFeedbackCallsProduceTwoDistinctVersionsAndKeepBothExamples()
     {
         var id = TestData.NewId("race-feedback");
         var category = TestData.Catalog.GenerateCategory("race", 0);
@@ -56,7 +56,7 @@ public sealed class ConcurrencyTests(ConcurrencyServer server, ITestOutputHelper
     }
 
     [Fact]
-    public async Task Two_simultaneous_creates_of_one_id_give_one_201_and_one_409_and_one_version()
+    public async Task TwoSimultaneousCreatesOfOneIdGiveOne201AndOne409AndOneVersion()
     {
         for (var round = 0; round < 3; round++)
         {

@@ -11,7 +11,7 @@ namespace ServerlessMeta.Api.IntegrationTests;
 public sealed class IntegrityTests(IntegrityServer server) : IClassFixture<IntegrityServer>
 {
     [Fact]
-    public async Task Predict_falls_back_from_a_corrupt_serving_version_and_promote_refuses_it()
+    public async Task PredictFallsBackFromACorruptServingVersionAndPromoteRefusesIt()
     {
         var api = server.Api;
         var id = TestData.NewId("integrity");
@@ -61,7 +61,7 @@ public sealed class IntegrityTests(IntegrityServer server) : IClassFixture<Integ
 public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<IntegrityServer>
 {
     [Fact]
-    public async Task A_non_json_content_type_is_415_and_stores_nothing()
+    public async Task ANonJsonContentTypeIs415AndStoresNothing()
     {
         var id = TestData.NewId("ctype");
         var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
@@ -72,7 +72,7 @@ public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<Int
     }
 
     [Fact]
-    public async Task A_utf8_byte_order_mark_is_accepted()
+    public async Task AUtf8ByteOrderMarkIsAccepted()
     {
         var id = TestData.NewId("bom");
         var body = "\uFEFF" + $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
@@ -80,7 +80,7 @@ public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<Int
     }
 
     [Fact]
-    public async Task Duplicate_json_keys_are_400_naming_the_key()
+    public async Task DuplicateJsonKeysAre400NamingTheKey()
     {
         var first = TestData.NewId("dup");
         var second = TestData.NewId("dup");
@@ -92,7 +92,7 @@ public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<Int
     }
 
     [Fact]
-    public async Task A_body_that_ends_before_its_content_length_is_400_body()
+    public async Task ABodyThatEndsBeforeItsContentLengthIs400Body()
     {
         // Raw HTTP: Content-Length 50 bytes more than what is sent, then the client sends nothing more (the
         // connection stays open): the server's body-read deadline (about 5 s) ends it as the client's fault.
@@ -119,14 +119,14 @@ public sealed class StrictInputTests(IntegrityServer server) : IClassFixture<Int
 public sealed class CallerTermsTests(IntegrityServer server) : IClassFixture<IntegrityServer>
 {
     [Fact]
-    public async Task An_array_body_is_named_as_such()
+    public async Task AnArrayBodyIsNamedAsSuch()
     {
         var problem = (await server.Api.PostRawAsync("api/categories", "[{\"categoryId\":\"x\"}]")).IsProblem(400, "body");
         Assert.Contains("must be a JSON object", problem.Str("detail"), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task An_example_with_blank_text_and_no_features_is_named()
+    public async Task AnExampleWithBlankTextAndNoFeaturesIsNamed()
     {
         var id = TestData.NewId("blank");
         var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"   \",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
@@ -136,7 +136,7 @@ public sealed class CallerTermsTests(IntegrityServer server) : IClassFixture<Int
     }
 
     [Fact]
-    public async Task A_lone_surrogate_is_named_as_invalid_text()
+    public async Task ALoneSurrogateIsNamedAsInvalidText()
     {
         var id = TestData.NewId("surrogate");
         var body = $"{{\"categoryId\":\"{id}\",\"examples\":[{{\"text\":\"a\\ud800b\",\"label\":\"x\"}},{{\"text\":\"b\",\"label\":\"y\"}}]}}";
@@ -145,7 +145,7 @@ public sealed class CallerTermsTests(IntegrityServer server) : IClassFixture<Int
     }
 
     [Fact]
-    public async Task Labels_are_trimmed_and_a_case_only_difference_is_refused_unless_asked_for()
+    public async Task LabelsAreTrimmedAndACaseOnlyDifferenceIsRefusedUnlessAskedFor()
     {
         JsonObject Example(string text, string label) => new() { ["text"] = text, ["label"] = label };
         var id = TestData.NewId("labels");

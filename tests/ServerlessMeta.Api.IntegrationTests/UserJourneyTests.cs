@@ -18,7 +18,7 @@ public sealed class UserJourneyTests(JourneyServer server, ITestOutputHelper out
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
 
     [Fact]
-    public async Task Ingest_pretrain_create_predict_feedback_download_promote_and_control_runs()
+    public async Task IngestPretrainCreatePredictFeedbackDownloadPromoteAndControlRuns()
     {
         var soft = new SoftChecks();
         try

@@ -7,7 +7,7 @@ namespace ServerlessMeta.Application.IntegrationTests;
 public sealed class CategoryRecordsTests
 {
     [Fact]
-    public void Metrics_with_an_estimate_read_back_as_they_were_written()
+    public void MetricsWithAnEstimateReadBackAsTheyWereWritten()
     {
         var metrics = new AdaptationMetrics(12, 0.916667, "4-fold cross-validation", 4, 0.75, 0.833333, 0.833333, CategoryService.NearestCentroidChoice, 0);
 
@@ -17,7 +17,7 @@ public sealed class CategoryRecordsTests
     }
 
     [Fact]
-    public void Metrics_without_an_estimate_store_no_estimate_figures_and_read_back_with_nulls()
+    public void MetricsWithoutAnEstimateStoreNoEstimateFiguresAndReadBackWithNulls()
     {
         var metrics = new AdaptationMetrics(3, 1, null, null, null, null, null, "from-scratch", 20);
 
@@ -33,7 +33,7 @@ public sealed class CategoryRecordsTests
     [InlineData("protonet", 2, "meta-model")]
     [InlineData("maml", null, "from-scratch")]
     [InlineData("nearest-centroid", null, "nearest-centroid")]
-    public void A_row_from_before_the_choice_was_stored_reads_with_the_choice_its_lineage_implies(string algorithm, int? metaModelVersion, string chosen)
+    public void ARowFromBeforeTheChoiceWasStoredReadsWithTheChoiceItsLineageImplies(string algorithm, int? metaModelVersion, string chosen)
     {
         var row = Row(algorithm, metaModelVersion, new Dictionary<string, double> { ["examples"] = 4 }, new Dictionary<string, string>());
 

@@ -38,7 +38,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     public async Task DisposeAsync() => await _services.DisposeAsync();
 
     [Fact]
-    public async Task Without_a_meta_model_a_category_is_adapted_from_scratch_and_says_so()
+    public async Task WithoutAMetaModelACategoryIsAdaptedFromScratchAndSaysSo()
     {
         var result = await Categories.CreateAsync(new CreateCategoryCommand(Id("scratch"), Clusters(3, 4, seed: 1)));
 
@@ -53,7 +53,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task The_first_meta_model_is_used_as_soon_as_it_is_registered()
+    public async Task TheFirstMetaModelIsUsedAsSoonAsItIsRegistered()
     {
         var before = await Categories.CreateAsync(new CreateCategoryCommand(Id("before-meta"), Clusters(3, 2, seed: 12)));
         Assert.Null(before.MetaModelVersion);
@@ -66,7 +66,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task When_nearest_centroid_beats_the_meta_model_it_is_stored_and_predicts_like_nearest_centroid()
+    public async Task WhenNearestCentroidBeatsTheMetaModelItIsStoredAndPredictsLikeNearestCentroid()
     {
         // A meta-model whose embedding maps everything to zero can only guess; nearest centroid separates the clusters.
         await RegisterMetaModelAsync(MetaAlgorithm.Maml, collapsed: true);
@@ -91,7 +91,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Feedback_appends_the_examples_and_serves_a_model_adapted_on_all_of_them()
+    public async Task FeedbackAppendsTheExamplesAndServesAModelAdaptedOnAllOfThem()
     {
         await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
         var first = await Categories.CreateAsync(new CreateCategoryCommand(Id("feedback"), Clusters(2, 2, seed: 4)));
@@ -112,7 +112,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task A_rejected_request_writes_nothing()
+    public async Task ARejectedRequestWritesNothing()
     {
         await RegisterMetaModelAsync(MetaAlgorithm.ProtoNet);
         var examples = Clusters(2, 2, seed: 6);
@@ -136,7 +136,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     [InlineData(MetaAlgorithm.Maml)]
     [InlineData(MetaAlgorithm.ProtoNet)]
     [InlineData(MetaAlgorithm.MatchingNet)]
-    public async Task Creating_feeding_back_and_predicting_leave_the_live_tensor_count_flat(MetaAlgorithm algorithm)
+    public async Task CreatingFeedingBackAndPredictingLeaveTheLiveTensorCountFlat(MetaAlgorithm algorithm)
     {
         await RegisterMetaModelAsync(algorithm);
         var items = Clusters(3, 4, seed: 9).Select(Item).ToList();
@@ -161,7 +161,7 @@ public sealed class CategoryServiceTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Disposing_the_services_releases_every_loaded_model()
+    public async Task DisposingTheServicesReleasesEveryLoadedModel()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();

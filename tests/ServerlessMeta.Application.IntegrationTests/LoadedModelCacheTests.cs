@@ -4,7 +4,7 @@ namespace ServerlessMeta.Application.IntegrationTests;
 public sealed class LoadedModelCacheTests
 {
     [Fact]
-    public async Task Concurrent_callers_share_one_load()
+    public async Task ConcurrentCallersShareOneLoad()
     {
         using var cache = new LoadedModelCache<int, Model>(4);
         var loads = 0;
@@ -27,7 +27,7 @@ public sealed class LoadedModelCacheTests
     }
 
     [Fact]
-    public async Task An_evicted_model_is_disposed_when_its_last_lease_ends()
+    public async Task AnEvictedModelIsDisposedWhenItsLastLeaseEnds()
     {
         using var cache = new LoadedModelCache<int, Model>(1);
         var leased = await cache.AcquireAsync(1, Load);
@@ -47,7 +47,7 @@ public sealed class LoadedModelCacheTests
     }
 
     [Fact]
-    public async Task The_least_recently_used_model_goes_first()
+    public async Task TheLeastRecentlyUsedModelGoesFirst()
     {
         using var cache = new LoadedModelCache<int, Model>(2);
         (await cache.AcquireAsync(1, Load)).Dispose();
@@ -61,7 +61,7 @@ public sealed class LoadedModelCacheTests
     }
 
     [Fact]
-    public async Task A_failed_load_is_not_kept()
+    public async Task AFailedLoadIsNotKept()
     {
         using var cache = new LoadedModelCache<int, Model>(2);
         await Assert.ThrowsAsync<InvalidOperationException>(() => cache.AcquireAsync(1, _ => throw new InvalidOperationException("first")));
@@ -73,7 +73,7 @@ public sealed class LoadedModelCacheTests
     }
 
     [Fact]
-    public async Task A_cancelled_wait_leaves_the_load_to_finish_for_others()
+    public async Task ACancelledWaitLeavesTheLoadToFinishForOthers()
     {
         using var cache = new LoadedModelCache<int, Model>(2);
         var gate = new TaskCompletionSource();
@@ -88,7 +88,7 @@ public sealed class LoadedModelCacheTests
     }
 
     [Fact]
-    public async Task Disposing_the_cache_disposes_idle_models_now_and_leased_ones_on_release()
+    public async Task DisposingTheCacheDisposesIdleModelsNowAndLeasedOnesOnRelease()
     {
         var cache = new LoadedModelCache<int, Model>(4);
         var idle = await cache.AcquireAsync(1, Load);

@@ -8,7 +8,7 @@ namespace ServerlessMeta.Application.IntegrationTests;
 public sealed class PretrainingOptionsTests
 {
     [Fact]
-    public void Shards_follow_the_instances_setting_up_to_the_meta_batch()
+    public void ShardsFollowTheInstancesSettingUpToTheMetaBatch()
     {
         Assert.Equal(Math.Min(Environment.ProcessorCount, 32), new PretrainingServiceOptions().DefaultShards(32));
         Assert.Equal(8, new PretrainingServiceOptions { Instances = 8 }.DefaultShards(32));
@@ -17,7 +17,7 @@ public sealed class PretrainingOptionsTests
     }
 
     [Fact]
-    public void The_setting_is_read_from_the_hosts_configuration_and_checked()
+    public void TheSettingIsReadFromTheHostsConfigurationAndChecked()
     {
         static PretrainingServiceOptions Read(string? value)
         {

@@ -8,7 +8,7 @@ namespace ServerlessMeta.Application.IntegrationTests;
 public sealed class RequestValidatorTests
 {
     [Fact]
-    public void Examples_are_read_with_trimmed_labels()
+    public void ExamplesAreReadWithTrimmedLabels()
     {
         var examples = RequestValidator.Examples([new ExampleInput([1, 2], null, " red "), new ExampleInput(null, "blue hat", "blue")], "examples");
 
@@ -28,7 +28,7 @@ public sealed class RequestValidatorTests
     [InlineData("empty-item", "examples[1]")]
     [InlineData("infinite-feature", "examples[1].features")]
     [InlineData("long-text", "examples[1].text")]
-    public void A_bad_example_is_refused_on_its_field(string fault, string field)
+    public void ABadExampleIsRefusedOnItsField(string fault, string field)
     {
         List<ExampleInput?> examples = [new ExampleInput([1, 2], null, "red"), new ExampleInput([3, 4], null, "blue")];
         var input = fault switch
@@ -52,7 +52,7 @@ public sealed class RequestValidatorTests
     }
 
     [Fact]
-    public void Declared_labels_are_trimmed_and_none_may_be_empty()
+    public void DeclaredLabelsAreTrimmedAndNoneMayBeEmpty()
     {
         Assert.Null(RequestValidator.DeclaredLabels(null));
         Assert.Equal(["a", "b"], RequestValidator.DeclaredLabels([" a", "b "]));
@@ -60,7 +60,7 @@ public sealed class RequestValidatorTests
     }
 
     [Fact]
-    public void The_label_limit_counts_the_categorys_labels_and_the_new_ones_together()
+    public void TheLabelLimitCountsTheCategorysLabelsAndTheNewOnesTogether()
     {
         var existing = Enumerable.Range(0, Limits.MaxLabels - 1).Select(i => $"l{i}").ToList();
         var one = RequestValidator.Examples([new ExampleInput(null, "x", "new")], "examples");
@@ -76,7 +76,7 @@ public sealed class RequestValidatorTests
     }
 
     [Fact]
-    public void Feature_counts_must_agree_with_each_other_and_with_the_category()
+    public void FeatureCountsMustAgreeWithEachOtherAndWithTheCategory()
     {
         var examples = RequestValidator.Examples([new ExampleInput([1, 2], null, "a"), new ExampleInput(null, "text only", "b"), new ExampleInput([3, 4, 5], null, "a")], "examples");
         Assert.Equal("examples[2].features", Assert.Throws<ArgumentException>(() => RequestValidator.CheckFeatureWidth(examples, null, "examples")).ParamName);
@@ -88,7 +88,7 @@ public sealed class RequestValidatorTests
     }
 
     [Fact]
-    public void Items_adaptation_and_algorithm_errors_name_their_fields()
+    public void ItemsAdaptationAndAlgorithmErrorsNameTheirFields()
     {
         Assert.Equal("items", Assert.Throws<ArgumentException>(() => RequestValidator.Items(null, 10)).ParamName);
         Assert.Equal("items", Assert.Throws<ArgumentException>(() => RequestValidator.Items([], 10)).ParamName);
@@ -100,7 +100,7 @@ public sealed class RequestValidatorTests
     }
 
     [Fact]
-    public void An_id_is_validated_once_into_a_category_id()
+    public void AnIdIsValidatedOnceIntoACategoryId()
     {
         Assert.Equal("shoes-1", CategoryId.Parse("shoes-1", "id").Value);
         Assert.Equal("categoryId", Assert.Throws<ArgumentException>(() => CategoryId.Parse("Shoes", "categoryId")).ParamName);

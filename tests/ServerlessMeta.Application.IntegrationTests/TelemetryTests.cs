@@ -12,7 +12,7 @@ namespace ServerlessMeta.Application.IntegrationTests;
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Creating_and_predicting_emit_activities_and_record_metrics()
+    public async Task CreatingAndPredictingEmitActivitiesAndRecordMetrics()
     {
         var suffix = Guid.NewGuid().ToString("N")[..12];
         await using var services = LocalPretrainingHost.CreateServices(azurite.ConnectionString, "c" + suffix, "T" + suffix, "test");

@@ -11,7 +11,7 @@ namespace ServerlessMeta.Cli.Tests;
 public sealed class DurableScaleOutTests
 {
     [Fact]
-    public void Two_pinned_worker_processes_compute_the_same_meta_steps_as_one()
+    public void TwoPinnedWorkerProcessesComputeTheSameMetaStepsAsOne()
     {
         if (Environment.ProcessorCount < 2)
         {

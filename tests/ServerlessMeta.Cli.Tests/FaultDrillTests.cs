@@ -22,7 +22,7 @@ public sealed class FaultDrillTests
     [Theory]
     [InlineData("freeze")]
     [InlineData("kill")]
-    public async Task A_storage_outage_ends_every_request_in_bounded_time_and_loses_nothing(string fault)
+    public async Task AStorageOutageEndsEveryRequestInBoundedTimeAndLosesNothing(string fault)
     {
         var report = await FaultDrill.RunAsync(Enum.Parse<StorageFault>(fault, ignoreCase: true), Options);
         var summary = report.ToJson().ToJsonString();

@@ -185,7 +185,7 @@ public sealed partial class ServeCommandTests
     [InlineData("serve", "refused", 1, "smeta serve: SMETA_STORAGE: endpoint unreachable (connection refused)")]
     [InlineData("worker", "refused", 1, "smeta worker: SMETA_STORAGE: endpoint unreachable (connection refused)")]
     [InlineData("worker", "", 1, "smeta worker: SMETA_STORAGE is set but empty")]
-    public async Task Bad_storage_settings_end_start_up_with_one_line_naming_the_setting(string command, string storage, int exitCode, string expected)
+    public async Task BadStorageSettingsEndStartUpWithOneLineNamingTheSetting(string command, string storage, int exitCode, string expected)
     {
         if (storage == "refused")
         {
@@ -216,7 +216,7 @@ public sealed partial class ServeCommandTests
     }
 
     [Fact]
-    public async Task The_local_host_refuses_an_empty_storage_setting_instead_of_starting_its_own_azurite()
+    public async Task TheLocalHostRefusesAnEmptyStorageSettingInsteadOfStartingItsOwnAzurite()
     {
         var e = await Assert.ThrowsAsync<Storage.StorageConfigurationException>(() =>
             LocalHost.LocalServer.StartAsync(new LocalHost.LocalServerOptions { Port = 0, StorageConnectionString = "  " }));
@@ -224,7 +224,7 @@ public sealed partial class ServeCommandTests
     }
 
     [Fact]
-    public async Task Verbose_start_up_errors_carry_the_stack_trace()
+    public async Task VerboseStartUpErrorsCarryTheStackTrace()
     {
         var error = new LineWriter();
         var saved = Environment.GetEnvironmentVariable("SMETA_STORAGE");

@@ -13,7 +13,7 @@ public sealed class StartupTests
     [InlineData("garbage", "SMETA_STORAGE is not a connection string")]
     [InlineData(null, "SMETA_STORAGE is not set")]
     [InlineData("DefaultEndpointsProtocol=https;AccountName=acct", "SMETA_STORAGE has no AccountKey")]
-    public async Task A_bad_storage_setting_stops_the_app_with_one_line(string? storage, string expected)
+    public async Task ABadStorageSettingStopsTheAppWithOneLine(string? storage, string expected)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(FunctionsAppLayout.OutputFile("ServerlessMeta.Functions.dll"));

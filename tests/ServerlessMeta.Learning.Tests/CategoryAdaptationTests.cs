@@ -16,7 +16,7 @@ public class CategoryAdaptationTests
     [InlineData(MetaAlgorithm.Maml)]
     [InlineData(MetaAlgorithm.ProtoNet)]
     [InlineData(MetaAlgorithm.MatchingNet)]
-    public void The_result_is_the_cross_validated_choice_and_the_stored_models_support_accuracy(MetaAlgorithm algorithm)
+    public void TheResultIsTheCrossValidatedChoiceAndTheStoredModelsSupportAccuracy(MetaAlgorithm algorithm)
     {
         using var model = MetaModel.Create(algorithm, TestData.Classifier(Dimension, hidden: 8), seed: 2);
         var support = Support(TestData.RandomClassificationEpisode(3, 4, 1, Dimension, seed: 5).Support);
@@ -39,7 +39,7 @@ public class CategoryAdaptationTests
     }
 
     [Fact]
-    public void With_a_single_example_of_some_label_there_is_no_estimate_and_the_adaptation_is_kept()
+    public void WithASingleExampleOfSomeLabelThereIsNoEstimateAndTheAdaptationIsKept()
     {
         using var model = MetaModel.Create(MetaAlgorithm.ProtoNet, TestData.Classifier(Dimension, hidden: 8), seed: 2);
         var support = Support(TestData.RandomClassificationEpisode(3, 1, 1, Dimension, seed: 6).Support);
@@ -55,7 +55,7 @@ public class CategoryAdaptationTests
     }
 
     [Fact]
-    public void Nearest_centroid_is_stored_when_it_is_strictly_better_held_out()
+    public void NearestCentroidIsStoredWhenItIsStrictlyBetterHeldOut()
     {
         // An embedding that maps everything to zero can only guess; nearest centroid separates the clusters.
         using var model = MetaModel.Create(MetaAlgorithm.Maml, TestData.Classifier(Dimension, hidden: 8), seed: 3);
@@ -77,7 +77,7 @@ public class CategoryAdaptationTests
     }
 
     [Fact]
-    public void Adapting_and_choosing_leaves_the_live_tensor_count_flat()
+    public void AdaptingAndChoosingLeavesTheLiveTensorCountFlat()
     {
         using var model = MetaModel.Create(MetaAlgorithm.ProtoNet, TestData.Classifier(Dimension, hidden: 8), seed: 2);
         var support = Support(TestData.RandomClassificationEpisode(3, 3, 1, Dimension, seed: 8).Support);

@@ -59,7 +59,7 @@ public class TextEncoderTests(MiniLmFixture fixture) : IClassFixture<MiniLmFixtu
     }
 
     [Fact]
-    public void EmbeddingsAreUnitLengthAndTheSameAlone_InABatch_AndAcrossProcesses()
+    public void EmbeddingsAreUnitLengthAndTheSameAloneInABatchAndAcrossProcesses()
     {
         string[] texts = ["jade bracelet", "a much longer description of a sterling silver necklace with a pendant", "x"];
         var batch = new float[texts.Length * 384];

@@ -11,7 +11,7 @@ namespace ServerlessMeta.Orchestration.Tests;
 public sealed class EmbeddingPhaseTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Every_text_is_embedded_once_and_a_second_run_in_another_process_reads_every_vector_from_the_cache()
+    public async Task EveryTextIsEmbeddedOnceAndASecondRunInAnotherProcessReadsEveryVectorFromTheCache()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite, categories: 8);
         var plan = PretrainingOrchestrationTests.SmallPlan("embed-first", "protonet", rounds: 1) with { TextEncoder = TextFeaturesOptions.MiniLm, EmbeddingChunkSize = 300 };
@@ -44,7 +44,7 @@ public sealed class EmbeddingPhaseTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Hashed_runs_have_no_embedding_phase()
+    public async Task HashedRunsHaveNoEmbeddingPhase()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite, categories: 6);
         var plan = PretrainingOrchestrationTests.SmallPlan("embed-hashed", "protonet", rounds: 1) with { TextEncoder = TextFeaturesOptions.Hashed };

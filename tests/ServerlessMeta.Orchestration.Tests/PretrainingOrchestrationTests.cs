@@ -16,7 +16,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
 
     [Fact]
-    public async Task Durable_run_matches_the_in_process_loop_round_for_round()
+    public async Task DurableRunMatchesTheInProcessLoopRoundForRound()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         await environment.StartInProcessWorkerAsync("in-process");
@@ -38,7 +38,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
     }
 
     [Fact]
-    public async Task Local_steps_on_one_shard_carry_parameters_and_Adam_state_like_consecutive_in_process_steps()
+    public async Task LocalStepsOnOneShardCarryParametersAndAdamStateLikeConsecutiveInProcessSteps()
     {
         // With one shard the average of the shards is that shard's local model (parameters and Adam
         // moments), and local step l of round r samples the tasks of meta-step (r - 1)L + l + 1: so 2 rounds of
@@ -59,7 +59,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
     }
 
     [Fact]
-    public async Task A_worker_killed_with_SIGKILL_mid_run_is_restarted_and_the_run_ends_as_an_uninterrupted_one()
+    public async Task AWorkerKilledWithSIGKILLMidRunIsRestartedAndTheRunEndsAsAnUninterruptedOne()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var plan = SmallPlan("crash", "protonet", rounds: 12);
@@ -118,7 +118,7 @@ public sealed class PretrainingOrchestrationTests(AzuriteFixture azurite, ITestO
     }
 
     [Fact]
-    public async Task Two_worker_processes_share_the_activities_of_one_run_and_reach_the_same_result()
+    public async Task TwoWorkerProcessesShareTheActivitiesOfOneRunAndReachTheSameResult()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         // On encoder features, so the embedding phase fans out too (several chunks of about 300 examples).

@@ -11,7 +11,7 @@ namespace ServerlessMeta.Orchestration.Tests;
 public sealed class PretrainingServiceTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_re_executed_aggregate_step_never_applies_an_update_twice_nor_leaves_two_checkpoints()
+    public async Task AReExecutedAggregateStepNeverAppliesAnUpdateTwiceNorLeavesTwoCheckpoints()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var rounds = environment.Rounds;
@@ -53,7 +53,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_one_shard_round_in_one_step_equals_the_in_process_step_and_applies_once()
+    public async Task AOneShardRoundInOneStepEqualsTheInProcessStepAndAppliesOnce()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var rounds = environment.Rounds;
@@ -77,7 +77,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_shard_reads_only_the_checkpoint_version_named_by_its_ETag()
+    public async Task AShardReadsOnlyTheCheckpointVersionNamedByItsETag()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var rounds = environment.Rounds;
@@ -88,7 +88,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Held_out_categories_are_chosen_deterministically_and_never_sampled_for_training()
+    public async Task HeldOutCategoriesAreChosenDeterministicallyAndNeverSampledForTraining()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var plan = PretrainingOrchestrationTests.SmallPlan("split", "protonet", rounds: 1);
@@ -117,7 +117,7 @@ public sealed class PretrainingServiceTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void Plans_are_validated()
+    public void PlansAreValidated()
     {
         var plan = PretrainingOrchestrationTests.SmallPlan("valid", "protonet", rounds: 1);
         plan.Validate();
@@ -142,11 +142,11 @@ public sealed class ServingRuleTests(AzuriteFixture azurite)
     [InlineData(0.4708, 0.4708, 0.0, false)] // the baseline itself (an untrained prototype head)
     [InlineData(0.6325, 0.4617, 0.0400, true)]
     [InlineData(0.5000, 0.4900, 0.0050, true)]
-    public void A_meta_model_is_served_only_when_it_beats_nearest_centroid_by_more_than_chance(double accuracy, double baseline, double ci95, bool served) =>
+    public void AMetaModelIsServedOnlyWhenItBeatsNearestCentroidByMoreThanChance(double accuracy, double baseline, double ci95, bool served) =>
         Assert.Equal(served, PretrainingEvaluation.BeatsBaseline(new EvaluationResult(1, EvaluationSplit.Test, accuracy, 0.5, baseline, 40, ci95)));
 
     [Fact]
-    public async Task A_meta_model_that_does_not_beat_nearest_centroid_is_kept_not_registered_and_the_outcome_says_why()
+    public async Task AMetaModelThatDoesNotBeatNearestCentroidIsKeptNotRegisteredAndTheOutcomeSaysWhy()
     {
         // Labels far apart with almost no spread and no nuisance: nearest centroid is perfect, so nothing can beat it.
         var separable = new SyntheticCatalogOptions { ItemsPerLabel = 16, MinLabels = 5, MaxLabels = 6, Text = false, NuisanceFactors = 0, WithinLabelSpread = 0.01 };

@@ -11,7 +11,7 @@ namespace ServerlessMeta.Orchestration.Tests;
 public sealed class RetrainingSchedulerTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Retrains_once_per_data_change_and_never_beside_a_running_scheduled_run()
+    public async Task RetrainsOncePerDataChangeAndNeverBesideARunningScheduledRun()
     {
         await using var environment = await DurableEnvironment.CreateAsync(azurite);
         var scheduler = new RetrainingScheduler(

@@ -8,7 +8,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class CategoryCreationTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_category_is_created_with_its_examples_and_a_served_first_version_in_seven_requests()
+    public async Task ACategoryIsCreatedWithItsExamplesAndAServedFirstVersionInSevenRequests()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("warm-up"); // creates the container and table
@@ -46,7 +46,7 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task An_existing_id_or_bad_input_changes_nothing()
+    public async Task AnExistingIdOrBadInputChangesNothing()
     {
         await using var storage = TestStorage.Create(azurite);
         var bytes = TestData.ModelBytes(seed: 2, size: 1_000);
@@ -74,7 +74,7 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_version_written_meanwhile_keeps_the_examples_and_the_newer_served_version()
+    public async Task AVersionWrittenMeanwhileKeepsTheExamplesAndTheNewerServedVersion()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("warm-up");
@@ -96,7 +96,7 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task An_append_that_waited_on_the_creation_keeps_both_batches()
+    public async Task AnAppendThatWaitedOnTheCreationKeepsBothBatches()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("warm-up");
@@ -127,7 +127,7 @@ public sealed class CategoryCreationTests(AzuriteFixture azurite)
 public sealed class AbandonedCreateTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_create_that_never_finished_is_taken_over_once_it_is_old_enough_and_not_before()
+    public async Task ACreateThatNeverFinishedIsTakenOverOnceItIsOldEnoughAndNotBefore()
     {
         await using var storage = TestStorage.Create(azurite);
         var examples = CategoryCreationTests.Examples(4);

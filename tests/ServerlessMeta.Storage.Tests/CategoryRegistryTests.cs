@@ -7,7 +7,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class CategoryRegistryTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Categories_are_created_listed_and_unique()
+    public async Task CategoriesAreCreatedListedAndUnique()
     {
         await using var storage = TestStorage.Create(azurite);
         var created = await storage.Categories.CreateCategoryAsync("jade-bracelets");
@@ -32,7 +32,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     [InlineData(1)]
     [InlineData(4 * 1024 * 1024)]
     [InlineData(9 * 1024 * 1024 + 123)]
-    public async Task A_model_round_trips_with_its_lineage_and_checksum(int size)
+    public async Task AModelRoundTripsWithItsLineageAndChecksum(int size)
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("watches");
@@ -64,7 +64,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Latest_and_serving_aliases_promote_and_rollback()
+    public async Task LatestAndServingAliasesPromoteAndRollback()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("scarves");
@@ -106,7 +106,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Missing_categories_and_versions_are_not_found()
+    public async Task MissingCategoriesAndVersionsAreNotFound()
     {
         await using var storage = TestStorage.Create(azurite);
         await Assert.ThrowsAsync<CategoryNotFoundException>(() => storage.Categories.AddVersionAsync("ghost", new MemoryStream([1]), TestData.Metadata()));
@@ -120,7 +120,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Bad_metadata_is_rejected_naming_the_field_before_any_storage_call()
+    public async Task BadMetadataIsRejectedNamingTheFieldBeforeAnyStorageCall()
     {
         await using var storage = TestStorage.Create(azurite);
         var good = TestData.Metadata();
@@ -146,7 +146,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task An_existing_blob_is_never_replaced()
+    public async Task AnExistingBlobIsNeverReplaced()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("hats");
@@ -166,7 +166,7 @@ public sealed class CategoryRegistryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void Example_set_hash_ignores_order_and_sees_every_change()
+    public void ExampleSetHashIgnoresOrderAndSeesEveryChange()
     {
         StoredExample[] examples = [TestData.Example(1, "a"), TestData.Example(2, "b"), new(null, "text only", "a")];
         var hash = ExampleSetHash.Compute(examples);

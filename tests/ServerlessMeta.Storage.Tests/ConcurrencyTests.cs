@@ -8,7 +8,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class ConcurrencyTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     [Fact]
-    public async Task Fifty_concurrent_writers_get_versions_one_to_fifty_each_with_its_blob()
+    public async Task FiftyConcurrentWritersGetVersionsOneToFiftyEachWithItsBlob()
     {
         const int Writers = 50;
         await using var storage = TestStorage.Create(azurite);
@@ -47,7 +47,7 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite, ITestOutputHelper o
     }
 
     [Fact]
-    public async Task A_promoting_writer_that_finishes_last_does_not_demote_a_newer_served_version()
+    public async Task APromotingWriterThatFinishesLastDoesNotDemoteANewerServedVersion()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("promoting");
@@ -69,7 +69,7 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite, ITestOutputHelper o
     }
 
     [Fact]
-    public async Task Concurrent_meta_model_writers_get_unique_contiguous_versions()
+    public async Task ConcurrentMetaModelWritersGetUniqueContiguousVersions()
     {
         await using var storage = TestStorage.Create(azurite);
         var stored = await Task.WhenAll(Enumerable.Range(0, 20).Select(w => Task.Run(() =>

@@ -12,7 +12,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class ConfigurationTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_connection_string_setting_reaches_azurite_through_the_host_builder()
+    public async Task AConnectionStringSettingReachesAzuriteThroughTheHostBuilder()
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var container = "c" + Guid.NewGuid().ToString("N")[..12];
@@ -40,7 +40,7 @@ public sealed class ConfigurationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void Service_uris_select_a_token_credential_without_any_connection_string()
+    public void ServiceUrisSelectATokenCredentialWithoutAnyConnectionString()
     {
         var setting = "SMETA_TEST_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
         Environment.SetEnvironmentVariable($"{setting}__blobServiceUri", "https://smetaprod.blob.core.windows.net");
@@ -70,7 +70,7 @@ public sealed class ConfigurationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void An_account_name_stands_for_both_service_uris()
+    public void AnAccountNameStandsForBothServiceUris()
     {
         var services = new ServiceCollection();
         services.AddServerlessMetaStorage(Configuration(new() { ["AzureWebJobsStorage:accountName"] = "smetaacct" }), "AzureWebJobsStorage");
@@ -80,7 +80,7 @@ public sealed class ConfigurationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void Missing_or_invalid_settings_fail_at_registration_naming_the_setting()
+    public void MissingOrInvalidSettingsFailAtRegistrationNamingTheSetting()
     {
         var missing = Assert.Throws<StorageConfigurationException>(() => new ServiceCollection().AddServerlessMetaStorage(Configuration(new())));
         Assert.Contains("SMETA_STORAGE", missing.Message, StringComparison.Ordinal);
@@ -101,7 +101,7 @@ public sealed class ConfigurationTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void Development_storage_shorthand_is_a_connection_string_like_any_other()
+    public void DevelopmentStorageShorthandIsAConnectionStringLikeAnyOther()
     {
         var options = StorageOptions.FromConfiguration(Configuration(new() { ["SMETA_STORAGE"] = "UseDevelopmentStorage=true" }));
         Assert.Equal("UseDevelopmentStorage=true", options.ConnectionString);

@@ -8,7 +8,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class CrashRecoveryTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_crash_between_blob_and_row_serves_nothing_new_and_cleanup_deletes_the_orphan()
+    public async Task ACrashBetweenBlobAndRowServesNothingNewAndCleanupDeletesTheOrphan()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("crashy");
@@ -61,7 +61,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_writer_slower_than_the_grace_period_fails_instead_of_writing_a_row_for_a_deleted_blob()
+    public async Task AWriterSlowerThanTheGracePeriodFailsInsteadOfWritingARowForADeletedBlob()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("sluggish");
@@ -96,7 +96,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_crash_after_the_row_leaves_a_valid_version_and_cleanup_moves_the_pointers()
+    public async Task ACrashAfterTheRowLeavesAValidVersionAndCleanupMovesThePointers()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("pointer");

@@ -8,7 +8,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class DatasetTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Examples_round_trip_in_order_with_counts_per_label()
+    public async Task ExamplesRoundTripInOrderWithCountsPerLabel()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("rings");
@@ -52,7 +52,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Invalid_examples_are_rejected_naming_the_field_and_nothing_is_written()
+    public async Task InvalidExamplesAreRejectedNamingTheFieldAndNothingIsWritten()
     {
         await using var storage = TestStorage.Create(azurite);
         var good = TestData.Example(0, "a", features: 2);
@@ -89,7 +89,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_category_takes_at_most_the_label_limit_even_with_long_non_ascii_labels()
+    public async Task ACategoryTakesAtMostTheLabelLimitEvenWithLongNonAsciiLabels()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("labels");
@@ -110,7 +110,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_snapshot_pins_the_data_and_tells_when_it_changed()
+    public async Task ASnapshotPinsTheDataAndTellsWhenItChanged()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("bags");
@@ -140,7 +140,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Episode_sampling_draws_per_label_without_replacement_and_reproducibly()
+    public async Task EpisodeSamplingDrawsPerLabelWithoutReplacementAndReproducibly()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("pens");
@@ -164,7 +164,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_dataset_rolls_over_to_new_parts_and_reads_back_whole()
+    public async Task ADatasetRollsOverToNewPartsAndReadsBackWhole()
     {
         await using var storage = TestStorage.Create(azurite, new Dictionary<string, string?> { ["datasetPartMaxBytes"] = "2048" });
         await storage.Categories.CreateCategoryAsync("socks");
@@ -191,7 +191,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Bytes_of_an_append_that_died_before_committing_are_never_read()
+    public async Task BytesOfAnAppendThatDiedBeforeCommittingAreNeverRead()
     {
         await using var storage = TestStorage.Create(azurite);
         storage.Datasets.AppendStallTimeout = TimeSpan.FromMilliseconds(300);
@@ -217,7 +217,7 @@ public sealed class DatasetTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Concurrent_appends_to_one_category_each_land_exactly_once()
+    public async Task ConcurrentAppendsToOneCategoryEachLandExactlyOnce()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("cups");

@@ -26,7 +26,7 @@ public sealed class IdValidationTests(AzuriteFixture azurite)
 
     [Theory]
     [MemberData(nameof(InvalidIds))]
-    public async Task Invalid_ids_are_rejected_before_any_storage_call(string id)
+    public async Task InvalidIdsAreRejectedBeforeAnyStorageCall(string id)
     {
         await using var storage = TestStorage.Create(azurite);
         using var model = new MemoryStream([1, 2, 3]);
@@ -77,10 +77,10 @@ public sealed class IdValidationTests(AzuriteFixture azurite)
     [InlineData("a-b-")]
     [InlineData("jade-bracelets")]
     [InlineData("a--b")]
-    public void Valid_ids_pass(string id) => Assert.True(StorageIds.IsValid(id));
+    public void ValidIdsPass(string id) => Assert.True(StorageIds.IsValid(id));
 
     [Fact]
-    public void Sixty_three_characters_pass_and_sixty_four_do_not()
+    public void SixtyThreeCharactersPassAndSixtyFourDoNot()
     {
         Assert.True(StorageIds.IsValid(new string('z', 63)));
         Assert.False(StorageIds.IsValid(new string('z', 64)));

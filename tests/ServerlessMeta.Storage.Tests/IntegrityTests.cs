@@ -7,7 +7,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class IntegrityTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task A_corrupted_blob_is_detected_and_serving_falls_back()
+    public async Task ACorruptedBlobIsDetectedAndServingFallsBack()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("gems");
@@ -44,7 +44,7 @@ public sealed class IntegrityTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Fallback_skips_every_bad_version_missing_truncated_or_corrupt()
+    public async Task FallbackSkipsEveryBadVersionMissingTruncatedOrCorrupt()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("clocks");
@@ -76,7 +76,7 @@ public sealed class IntegrityTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Large_verified_models_are_spooled_to_a_temporary_file()
+    public async Task LargeVerifiedModelsAreSpooledToATemporaryFile()
     {
         await using var storage = TestStorage.Create(azurite, new Dictionary<string, string?> { ["maxInMemoryModelBytes"] = "1024" });
         await storage.Categories.CreateCategoryAsync("spool");

@@ -11,7 +11,7 @@ public sealed class LargeDatasetTests(AzuriteFixture azurite, ITestOutputHelper 
     private const int Features = 16;
 
     [Fact]
-    public async Task One_hundred_thousand_examples_are_read_back_with_bounded_memory()
+    public async Task OneHundredThousandExamplesAreReadBackWithBoundedMemory()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Categories.CreateCategoryAsync("big-category");

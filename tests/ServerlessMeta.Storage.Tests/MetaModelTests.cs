@@ -6,7 +6,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class MetaModelTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task Meta_models_keep_their_lineage_and_the_latest_falls_back_when_corrupt()
+    public async Task MetaModelsKeepTheirLineageAndTheLatestFallsBackWhenCorrupt()
     {
         await using var storage = TestStorage.Create(azurite);
         await Assert.ThrowsAsync<ModelVersionNotFoundException>(() => storage.MetaModels.GetLatestVersionAsync());
@@ -64,7 +64,7 @@ public sealed class MetaModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Orphaned_meta_model_blobs_are_cleaned_up_after_the_grace_period()
+    public async Task OrphanedMetaModelBlobsAreCleanedUpAfterTheGracePeriod()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.MetaModels.AddVersionAsync(new MemoryStream(TestData.ModelBytes(1, 100)), new NewMetaModel
@@ -91,7 +91,7 @@ public sealed class MetaModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_run_registers_at_most_one_meta_model_even_when_its_registration_runs_concurrently()
+    public async Task ARunRegistersAtMostOneMetaModelEvenWhenItsRegistrationRunsConcurrently()
     {
         await using var storage = TestStorage.Create(azurite);
         NewMetaModel Metadata(string run) => new() { Algorithm = "protonet", PretrainingRunId = run, Iterations = 5, DataSnapshotId = "snap" };

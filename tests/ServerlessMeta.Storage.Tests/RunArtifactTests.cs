@@ -6,7 +6,7 @@ namespace ServerlessMeta.Storage.Tests;
 public sealed class RunArtifactTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task The_first_write_wins_and_later_writes_get_its_ETag_back()
+    public async Task TheFirstWriteWinsAndLaterWritesGetItsETagBack()
     {
         await using var storage = TestStorage.Create(azurite);
         var first = await storage.Artifacts.CreateAsync("run-1", "checkpoints/r000001.smeta", BinaryData.FromString("first"));
@@ -21,7 +21,7 @@ public sealed class RunArtifactTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Concurrent_writers_of_one_name_leave_one_blob_and_agree_on_it()
+    public async Task ConcurrentWritersOfOneNameLeaveOneBlobAndAgreeOnIt()
     {
         await using var storage = TestStorage.Create(azurite);
         var writes = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => storage.Artifacts.CreateAsync("run-2", "x.bin", BinaryData.FromString($"writer {i}"))));
@@ -32,7 +32,7 @@ public sealed class RunArtifactTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Reads_pin_the_ETag_list_and_delete_stay_inside_the_run()
+    public async Task ReadsPinTheETagListAndDeleteStayInsideTheRun()
     {
         await using var storage = TestStorage.Create(azurite);
         await storage.Artifacts.CreateAsync("run-3", "updates/r000001/s0000.smu", BinaryData.FromString("a"));
@@ -63,6 +63,6 @@ public sealed class RunArtifactTests(AzuriteFixture azurite)
     [InlineData("Upper.bin")]
     [InlineData("a//b")]
     [InlineData("trailing/")]
-    public void Bad_names_are_refused(string name) =>
+    public void BadNamesAreRefused(string name) =>
         Assert.Throws<ArgumentException>(() => RunArtifactStore.BlobName("run-1", name));
 }

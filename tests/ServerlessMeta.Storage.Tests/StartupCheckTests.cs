@@ -23,7 +23,7 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Azurite_passes()
+    public async Task AzuritePasses()
     {
         var options = await StorageStartupCheck.VerifyAsync(Settings(("SMETA_STORAGE", azurite.ConnectionString)));
         Assert.Equal(azurite.ConnectionString, options.ConnectionString);
@@ -36,21 +36,21 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
     [InlineData("Server=db;Database=x", "names no AccountName")]
     [InlineData("DefaultEndpointsProtocol=https;AccountName=acct", "has no AccountKey")]
     [InlineData("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=not base64!", "AccountKey is not a base64 key")]
-    public async Task A_malformed_value_is_named_without_a_network_call(string value, string expected)
+    public async Task AMalformedValueIsNamedWithoutANetworkCall(string value, string expected)
     {
         var message = await FailsAsync(Settings(("SMETA_STORAGE", value)));
         Assert.Contains(expected, message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Unset_storage_names_both_ways_to_configure_it()
+    public async Task UnsetStorageNamesBothWaysToConfigureIt()
     {
         var message = await FailsAsync(Settings());
         Assert.Contains("SMETA_STORAGE__blobServiceUri", message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_wrong_key_is_authentication_failed()
+    public async Task AWrongKeyIsAuthenticationFailed()
     {
         var wrong = azurite.ConnectionString.Replace(AzuriteFixture.AccountKey, Convert.ToBase64String(new byte[64]), StringComparison.Ordinal);
         Assert.NotEqual(azurite.ConnectionString, wrong);
@@ -59,7 +59,7 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_refused_port_is_unreachable()
+    public async Task ARefusedPortIsUnreachable()
     {
         var port = FreePort();
         var message = await FailsAsync(Settings(("SMETA_STORAGE", ConnectionString(port)), ("SMETA_STORAGE:startupTimeout", "00:00:05")));
@@ -68,7 +68,7 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_port_that_never_answers_is_unreachable_within_the_startup_timeout()
+    public async Task APortThatNeverAnswersIsUnreachableWithinTheStartupTimeout()
     {
         // The kernel completes the handshake for a listener nobody accepts from: the request is sent and never answered.
         using var silent = new TcpListener(IPAddress.Loopback, 0);
@@ -79,7 +79,7 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public void A_bad_timeout_setting_is_named()
+    public void ABadTimeoutSettingIsNamed()
     {
         var options = new StorageOptions { ConnectionString = "UseDevelopmentStorage=true", NetworkTimeout = TimeSpan.Zero };
         var e = Assert.Throws<StorageConfigurationException>(() => options.Validate());
@@ -102,7 +102,7 @@ public sealed class StartupCheckTests(AzuriteFixture azurite)
 public sealed class StorageFaultsTests
 {
     [Fact]
-    public void Outages_are_unavailable_and_answers_are_not()
+    public void OutagesAreUnavailableAndAnswersAreNot()
     {
         Assert.True(StorageFaults.IsUnavailable(new Azure.RequestFailedException(503, "busy")));
         Assert.True(StorageFaults.IsUnavailable(new Azure.RequestFailedException(0, "no response", new HttpRequestException("refused"))));
@@ -120,7 +120,7 @@ public sealed class StorageFaultsTests
     }
 
     [Fact]
-    public void Descriptions_carry_no_response_text()
+    public void DescriptionsCarryNoResponseText()
     {
         var denied = new Azure.RequestFailedException(403, "Server failed to authenticate the request. RequestId:abc Time:2026", "AuthenticationFailed", null);
         Assert.Equal("authentication failed (the account key or credential was refused)", StorageFaults.Describe(denied));
