@@ -35,11 +35,11 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
     public Task<IResult> ListCategoriesAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
         var list = await categories.ListAsync(cancellationToken).ConfigureAwait(false);
-        return Json(new ItemList<CategoryResponse>([.. list.Select(CategoryView)]), StatusCodes.Status200OK);
+        return Json(new ItemList<CategoryDetails>(list), StatusCodes.Status200OK);
     });
 
     public Task<IResult> GetCategoryAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
-        Json(CategoryView(await categories.GetAsync(Id(id), cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK));
+        Json(await categories.GetAsync(Id(id), cancellationToken).ConfigureAwait(false), StatusCodes.Status200OK));
 
     public Task<IResult> PredictAsync(HttpRequest request, string id, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>
     {
@@ -112,7 +112,7 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
         var number = Version(version);
         try
         {
-            return Json(CategoryView(await categories.PromoteAsync(categoryId, number, cancellationToken).ConfigureAwait(false)), StatusCodes.Status200OK);
+            return Json(await categories.PromoteAsync(categoryId, number, cancellationToken).ConfigureAwait(false), StatusCodes.Status200OK);
         }
         catch (Exception e) when (ServiceFailure.Classify(e, cancellationToken) is { Kind: ServiceFailureKind.Integrity } failure)
         {
@@ -206,8 +206,6 @@ public sealed partial class ServerlessMetaApi(CategoryService categories, Pretra
 
     private static IResult Json(object value, int status) => Results.Json(value, ApiJson.Options, statusCode: status);
 
-    private static CategoryResponse CategoryView(CategoryDetails c) =>
-        new(c.CategoryId, c.Labels, c.ExampleCount, c.ServingVersion, c.LatestVersion, c.CreatedAt, c.LabelCounts, c.FeatureCount);
 
     private static CategoryId Id(string id) => CategoryId.Parse(id, "id");
 

@@ -7,32 +7,13 @@ namespace ServerlessMeta.Api.Contracts;
 
 // The response bodies of docs/api.md, the one declaration the server writes and the smeta client and the tests read
 // (with ApiJson.Options: camelCase). Bodies that are an application result as it is are that result's type:
-// create and feedback answer CategoryModelResult, predict PredictionResult, ingest IngestResult
-// (ServerlessMeta.Application.Categories), and a pretraining run's status PretrainingRunStatus
-// (ServerlessMeta.Orchestration).
+// create and feedback answer CategoryModelResult, predict PredictionResult, ingest IngestResult, a category
+// (get, list items, promote) CategoryDetails (ServerlessMeta.Application.Categories), and a pretraining run's
+// status PretrainingRunStatus (ServerlessMeta.Orchestration).
 
 /// <summary>A list route's body: <c>{ "items": [...] }</c>.</summary>
 /// <typeparam name="T">The items' type.</typeparam>
 public sealed record ItemList<T>(IReadOnlyList<T> Items);
-
-/// <summary>A category (<c>GET /api/categories/{id}</c>, an item of <c>GET /api/categories</c>, and promote's answer).</summary>
-/// <param name="CategoryId">Its id.</param>
-/// <param name="Labels">Its labels, in order.</param>
-/// <param name="ExampleCount">Examples stored.</param>
-/// <param name="ServingVersion">The model version predict uses when none is named; null before the first.</param>
-/// <param name="LatestVersion">The newest model version.</param>
-/// <param name="CreatedAt">When it was created.</param>
-/// <param name="LabelCounts">Examples stored per label.</param>
-/// <param name="FeatureCount">Numeric features per item; null when its items are text only.</param>
-public sealed record CategoryResponse(
-    string CategoryId,
-    IReadOnlyList<string> Labels,
-    long ExampleCount,
-    int? ServingVersion,
-    int? LatestVersion,
-    DateTimeOffset CreatedAt,
-    IReadOnlyDictionary<string, long> LabelCounts,
-    int? FeatureCount);
 
 /// <summary>A stored model version of a category (an item of <c>GET /api/categories/{id}/versions</c>).</summary>
 /// <param name="Version">Its number.</param>
