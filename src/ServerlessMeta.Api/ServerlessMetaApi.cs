@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,7 +18,6 @@ namespace ServerlessMeta.Api;
 /// </summary>
 public sealed partial class ServerlessMetaApi(CategoryService categories, PretrainingService pretraining, IOptions<ApiOptions> options, TimeProvider time, ILogger<ServerlessMetaApi> logger)
 {
-    /// <summary>A stored version's metrics leave out the figures it has none of (as they always have), unlike a create answer's.</summary>
     private readonly ApiOptions _options = options.Value;
 
     public Task<IResult> CreateCategoryAsync(HttpRequest request, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken, async cancellationToken =>

@@ -142,9 +142,8 @@ public sealed partial class CategoryService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(categoryId);
         var added = RequestValidator.Examples(examples, "examples");
-        LabelSpelling.CheckCase([], null, added, caseSensitiveLabels, "examples");
-        RequestValidator.CheckFeatureWidth(added, null, "examples");
-        RequestValidator.CheckLabelLimit([], added, "examples");
+        // Checked on their own before anything is written (even the category's creation), then against the category.
+        RequestValidator.CheckAddition([], null, added, caseSensitiveLabels, "examples");
 
         var id = categoryId.Value;
         var created = false;
@@ -166,9 +165,7 @@ public sealed partial class CategoryService : IDisposable
             }
         }
 
-        LabelSpelling.CheckCase(category.Labels, null, added, caseSensitiveLabels, "examples");
-        RequestValidator.CheckFeatureWidth(added, category.FeatureCount, "examples");
-        RequestValidator.CheckLabelLimit(category.Labels, added, "examples");
+        RequestValidator.CheckAddition(category.Labels, category.FeatureCount, added, caseSensitiveLabels, "examples");
         var result = await _datasets.AppendExamplesAsync(id, CategoryRecords.Stored(added), cancellationToken).ConfigureAwait(false);
         return new IngestResult(id, created, result.Appended, result.ExampleCount, result.LabelCounts);
     }

@@ -112,6 +112,18 @@ internal static class RequestValidator
     }
 
     /// <summary>
+    /// Examples to store without a featurizer (ingest) in a category that has <paramref name="labels"/> and
+    /// <paramref name="featureCount"/> numeric features (none yet: null): labels spelled as the category's, the
+    /// same number of features everywhere, and at most <see cref="Limits.MaxLabels"/> labels in all.
+    /// </summary>
+    public static void CheckAddition(IReadOnlyList<string> labels, int? featureCount, IReadOnlyList<LabelledItem> added, bool caseSensitiveLabels, string field)
+    {
+        LabelSpelling.CheckCase(labels, null, added, caseSensitiveLabels, field);
+        CheckFeatureWidth(added, featureCount, field);
+        CheckLabelLimit(labels, added, field);
+    }
+
+    /// <summary>
     /// For data stored without a featurizer (ingest): every example with features has the same number of them,
     /// and that is <paramref name="categoryWidth"/> when the category already has one.
     /// </summary>
